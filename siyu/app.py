@@ -1,0 +1,70 @@
+"""The FastAPI application: settings, engines and clients are built in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import redis
+from fastapi import FastAPI
+
+from siyu import __version__, web
+from siyu.core.db import make_engine, make_session_factory
+from siyu.core.problems import BodySizeLimit, install_error_handlers
+from siyu.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from siyu.core.settings import Settings, get_settings
+from siyu.health.api import router as health_router
+from siyu.staff.api import router as staff_router
+
+logger = logging.getLogger("siyu")
+
+
+def create_app(settings: Settings | None = None, *, start_worker: bool | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    # Fail at start-up, not at the first login, when the secret key is missing.
+    secret_key = settings.resolved_secret_key()
+    run_worker = settings.run_worker if start_worker is None else start_worker
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        app.state.engine = engine
+        app.state.session_factory = make_session_factory(engine)
+        app.state.redis = redis.Redis.from_url(settings.redis_url) if settings.redis_url else None
+        limiter: RateLimiter = (
+            RedisRateLimiter(app.state.redis) if app.state.redis else MemoryRateLimiter()
+        )
+        app.state.rate_limiter = limiter
+        worker = None
+        if run_worker:
+            from siyu.core.worker import Worker
+
+            worker = Worker(app.state.session_factory, redis_client=app.state.redis)
+            worker.start()
+        app.state.worker = worker
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop(timeout=10)
+            if app.state.redis is not None:
+                app.state.redis.close()
+            engine.dispose()
+
+    app = FastAPI(
+        title="siyu 私域",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.secret_key = secret_key
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.include_router(health_router)
+    app.include_router(staff_router)
+    web.install(app)
+    return app

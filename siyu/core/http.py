@@ -1,0 +1,45 @@
+"""Request-scoped dependencies shared by every router."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from siyu.core.settings import Settings
+
+
+def get_settings_dependency(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """The request owns the transaction (DESIGN.md convention 1).
+
+    Services only add and flush. The session commits after the route returns and
+    before the response is sent (scope="function" below), so a failed commit becomes
+    an error response instead of a success the database never saw; any exception
+    rolls everything back.
+    """
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings_dependency)]
+
+
+def client_ip(request: Request) -> str | None:
+    # Behind a reverse proxy, run uvicorn with --proxy-headers so this is the real client.
+    return request.client.host if request.client else None

@@ -1,0 +1,89 @@
+"""One settings class for the whole service (DESIGN.md convention 7).
+
+Values come from ``SIYU_*`` environment variables (or a ``.env`` file in the working
+directory). Engines and clients are built from these in the app's lifespan, never at
+import time.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from siyu.core.errors import ConfigurationError
+
+SECRET_KEY_FILENAME = "secret_key"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SIYU_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///var/siyu.db"
+    redis_url: str | None = None
+    data_dir: Path = Path("var")
+    secret_key: str | None = None
+    timezone: str = "Asia/Shanghai"
+
+    # Requests larger than this are refused with 413 before the body is read.
+    max_request_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    # Console login sessions.
+    session_hours: int = Field(default=12, ge=1)
+    # Lock a username after this many failed logins inside the window.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_failure_window_minutes: int = Field(default=15, ge=1)
+    login_lockout_minutes: int = Field(default=15, ge=1)
+    # Per-IP login attempts per minute (Redis-backed when SIYU_REDIS_URL is set).
+    login_rate_per_minute: int = Field(default=30, ge=1)
+    # Run a job/outbox worker inside `siyu serve`.
+    run_worker: bool = True
+    # Where the console's npm packages (htmx, echarts) were installed.
+    vendor_dir: Path = Path(__file__).resolve().parents[2] / "node_modules"
+    # Cookies carry the Secure flag (set to true behind HTTPS).
+    secure_cookies: bool = False
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises for an unknown zone
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def tzinfo(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def resolved_secret_key(self) -> str:
+        """Return the secret key, creating one in the data dir for the embedded database.
+
+        A PostgreSQL deployment is a shared, long-lived installation: a key generated
+        on one host would differ on the next, so it must be configured explicitly.
+        """
+        if self.secret_key:
+            if len(self.secret_key) < 32:
+                raise ConfigurationError("SIYU_SECRET_KEY must be at least 32 characters")
+            return self.secret_key
+        if not self.is_sqlite:
+            raise ConfigurationError(
+                "SIYU_SECRET_KEY is required when the database is not the embedded SQLite"
+            )
+        key_file = self.data_dir / SECRET_KEY_FILENAME
+        if key_file.exists():
+            return key_file.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        key_file.write_text(key + "\n")
+        key_file.chmod(0o600)
+        return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,33 @@
+"""Process entry points behind `siyu serve`, `siyu demo` and `siyu worker`."""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+import uvicorn
+
+from siyu.app import create_app
+from siyu.core.db import make_engine, make_session_factory
+from siyu.core.settings import Settings
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def run_server(settings: Settings, *, host: str, port: int) -> None:
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+def run_worker(settings: Settings) -> None:
+    from siyu.core.worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    engine = make_engine(settings.database_url)
+    client = redis.Redis.from_url(settings.redis_url) if settings.redis_url else None
+    try:
+        Worker(make_session_factory(engine), redis_client=client).run_forever()
+    finally:
+        if client is not None:
+            client.close()
+        engine.dispose()

@@ -1,0 +1,152 @@
+"""Shared fixtures: real SQLite and real PostgreSQL, migrated once per test run.
+
+* ``db_url`` is parametrised over both engines; a test that takes ``engine`` or
+  ``session`` runs twice. PostgreSQL comes from ``SIYU_TEST_POSTGRES_URL``
+  (default: 127.0.0.1:5432, trust auth, database ``test``). When it is not
+  reachable the PostgreSQL half is skipped locally and *fails* under ``CI=true``.
+* ``session`` runs inside an outer transaction that is rolled back after the test;
+  ``commit()`` inside it only releases a savepoint.
+* ``committed_engine`` is for tests that need real commits seen by other
+  connections (workers, concurrency, crash/restart); every table is emptied after.
+* ``redis_url`` is a real Redis (``SIYU_TEST_REDIS_URL``, default db 15 on
+  127.0.0.1:6379), flushed before each test; same skip/fail rule.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from siyu.core import clock
+from siyu.core.db import make_engine, make_session_factory
+from siyu.core.migrations import upgrade
+from siyu.models import Base
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+POSTGRES_URL = os.environ.get(
+    "SIYU_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("SIYU_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+ENGINES = ["sqlite", "postgresql"]
+
+
+def unavailable(what: str, error: Exception) -> None:
+    message = f"{what} is not reachable: {error}"
+    if IN_CI:
+        pytest.fail(message + " (CI=true: a missing service is a failure)", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path: Path = tmp_path_factory.mktemp("db") / "siyu-test.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    return url
+
+
+_postgres_state: dict[str, object] = {}
+
+
+def _migrated_postgres() -> str:
+    if "url" in _postgres_state:
+        return str(_postgres_state["url"])
+    if "error" in _postgres_state:
+        raise RuntimeError(str(_postgres_state["error"]))
+    try:
+        engine = make_engine(POSTGRES_URL, pool_pre_ping=False)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        upgrade(POSTGRES_URL)
+    except Exception as error:
+        _postgres_state["error"] = error
+        raise
+    _postgres_state["url"] = POSTGRES_URL
+    return POSTGRES_URL
+
+
+@pytest.fixture(params=ENGINES)
+def db_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
+    if request.param == "sqlite":
+        return sqlite_url
+    try:
+        return _migrated_postgres()
+    except Exception as error:
+        unavailable("PostgreSQL", error)
+        raise
+
+
+_engines: dict[str, Engine] = {}
+
+
+@pytest.fixture
+def engine(db_url: str) -> Engine:
+    if db_url not in _engines:
+        _engines[db_url] = make_engine(db_url)
+    return _engines[db_url]
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    connection = engine.connect()
+    outer = connection.begin()
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()
+
+
+def empty_all_tables(engine: Engine) -> None:
+    with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+@pytest.fixture
+def committed_engine(engine: Engine) -> Iterator[Engine]:
+    empty_all_tables(engine)
+    try:
+        yield engine
+    finally:
+        empty_all_tables(engine)
+
+
+@pytest.fixture
+def session_factory(committed_engine: Engine):  # type: ignore[no-untyped-def]
+    return make_session_factory(committed_engine)
+
+
+@pytest.fixture
+def frozen_clock() -> Iterator[clock.FrozenClock]:
+    frozen = clock.FrozenClock(datetime(2026, 11, 22, 2, 0, tzinfo=UTC))
+    previous = clock.install(frozen)
+    try:
+        yield frozen
+    finally:
+        clock.install(previous)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    import redis
+
+    try:
+        client = redis.Redis.from_url(REDIS_URL)
+        client.flushdb()
+        client.close()
+    except Exception as error:
+        unavailable("Redis", error)
+    return REDIS_URL
