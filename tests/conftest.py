@@ -18,6 +18,7 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import Engine, text
@@ -27,6 +28,11 @@ from siyu.core import clock
 from siyu.core.db import make_engine, make_session_factory
 from siyu.core.migrations import upgrade
 from siyu.models import Base
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
+    from siyu.core.settings import Settings
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_URL = os.environ.get(
@@ -150,3 +156,46 @@ def redis_url() -> str:
     except Exception as error:
         unavailable("Redis", error)
     return REDIS_URL
+
+
+@pytest.fixture
+def test_settings(db_url: str, tmp_path: Path) -> Settings:
+    from siyu.core.settings import Settings
+
+    return Settings(
+        database_url=db_url,
+        data_dir=tmp_path / "data",
+        secret_key="test-secret-key-" + "x" * 32,
+        run_worker=False,
+    )
+
+
+@pytest.fixture
+def api(test_settings: Settings, session: Session) -> Iterator[TestClient]:
+    """A TestClient whose requests share the test's rolled-back session.
+
+    The request still owns its unit of work: a route that raises rolls back to the
+    savepoint taken at request start, so denied paths can assert nothing was written.
+    """
+    from fastapi.testclient import TestClient
+
+    from siyu.app import create_app
+    from siyu.core.http import get_session
+
+    app = create_app(test_settings, start_worker=False)
+
+    def shared_session() -> Iterator[Session]:
+        nested = session.begin_nested()
+        try:
+            yield session
+            session.flush()
+            if nested.is_active:
+                nested.commit()
+        except BaseException:
+            if nested.is_active:
+                nested.rollback()
+            raise
+
+    app.dependency_overrides[get_session] = shared_session
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client

@@ -20,8 +20,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
+from typing import cast as type_cast
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Integer,
+    and_,
+    cast,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,9 +43,9 @@ from siyu.core.notify import request_wake
 from siyu.core.outbox import (
     NAME_MAX_LENGTH,
     Backoff,
-    _rowcount,
     describe_error,
     exponential_backoff,
+    json_payload,
 )
 from siyu.models.job import Job, JobStatus, WorkerLease
 
@@ -114,12 +126,10 @@ def enqueue(
     spec = (registry if registry is not None else _default_registry).get(task)
     if spec is None:
         raise ValueError(f"unknown task {task!r}")
-    if not isinstance(payload, dict):
-        raise ValueError(f"payload of {task!r} must be a dict")
     now = clock.now()
     values: dict[str, Any] = {
         "task": task,
-        "payload": payload,
+        "payload": json_payload(task, payload),
         "status": JobStatus.QUEUED,
         "run_at": run_at or now,
         "attempts": 0,
@@ -131,7 +141,7 @@ def enqueue(
     if idempotency_key is None:
         job = Job(**values)
         session.add(job)
-        session.flush([job])
+        session.flush()
         return job
     # Insert-or-nothing in one statement: a select-then-insert would let two
     # concurrent callers both see no job and one of them fail on the unique key.
@@ -141,6 +151,10 @@ def enqueue(
         insert(Job).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
     )
     return session.scalars(select(Job).where(Job.idempotency_key == idempotency_key)).one()
+
+
+def _rowcount(result: Any) -> int:
+    return type_cast(CursorResult[Any], result).rowcount
 
 
 @dataclass(frozen=True)
@@ -192,7 +206,10 @@ class JobRunner:
         session.execute(
             statement.on_conflict_do_update(
                 index_elements=["name"],
-                set_={"holder": statement.excluded.holder, "expires_at": statement.excluded.expires_at},
+                set_={
+                    "holder": statement.excluded.holder,
+                    "expires_at": statement.excluded.expires_at,
+                },
                 where=or_(WorkerLease.holder == self.worker_id, WorkerLease.expires_at < now),
             )
         )
@@ -220,7 +237,12 @@ class JobRunner:
         )
         rows = session.execute(
             select(
-                Job.id, Job.task, Job.payload, Job.status, Job.attempts, Job.max_attempts,
+                Job.id,
+                Job.task,
+                Job.payload,
+                Job.status,
+                Job.attempts,
+                Job.max_attempts,
                 Job.locked_by,
             )
             .where(due)
@@ -241,8 +263,12 @@ class JobRunner:
                         update(Job)
                         .where(Job.id == row.id)
                         .values(
-                            status=JobStatus.DEAD, attempts=attempts, last_error=error,
-                            locked_by=None, locked_until=None, finished_at=now,
+                            status=JobStatus.DEAD,
+                            attempts=attempts,
+                            last_error=error,
+                            locked_by=None,
+                            locked_until=None,
+                            finished_at=now,
                         )
                     )
                     continue
@@ -255,8 +281,10 @@ class JobRunner:
                 update(Job)
                 .where(Job.id.in_([job.id for job in claimed]))
                 .values(
-                    status=JobStatus.RUNNING, locked_by=self.worker_id,
-                    locked_until=now + self.lease, started_at=now,
+                    status=JobStatus.RUNNING,
+                    locked_by=self.worker_id,
+                    locked_until=now + self.lease,
+                    started_at=now,
                 )
             )
         return claimed
@@ -279,8 +307,10 @@ class JobRunner:
                     Job.status == JobStatus.RUNNING,
                 )
                 .values(
-                    status=JobStatus.SUCCEEDED, finished_at=clock.now(),
-                    locked_by=None, locked_until=None,
+                    status=JobStatus.SUCCEEDED,
+                    finished_at=clock.now(),
+                    locked_by=None,
+                    locked_until=None,
                 )
             )
             if _rowcount(result) != 1:
@@ -339,9 +369,7 @@ def retry_dead(session: Session, job_id: int) -> bool:
 def job_stats(session: Session) -> dict[str, int]:
     """Job counts by status, every status present."""
     counts = {status.value: 0 for status in JobStatus}
-    for status, count in session.execute(
-        select(Job.status, func.count()).group_by(Job.status)
-    ).tuples():
+    for status, count in session.execute(select(Job.status, func.count()).group_by(Job.status)):
         counts[status] = count
     return counts
 
@@ -357,15 +385,16 @@ def jobs_finished_per_hour(
     current_hour = now.replace(minute=0, second=0, microsecond=0)
     start = current_hour - timedelta(hours=hours - 1)
     # Hours since the epoch, computed in the database so only one row per hour comes back.
+    hour_index: ColumnElement[Any]
     if session.get_bind().dialect.name == "postgresql":
         hour_index = func.floor(func.extract("epoch", Job.finished_at) / 3600)
     else:
-        hour_index = func.cast(func.strftime("%s", Job.finished_at), Integer) / 3600
+        hour_index = cast(func.strftime("%s", Job.finished_at), Integer) // 3600
     rows = session.execute(
         select(hour_index, func.count())
         .where(Job.status == status, Job.finished_at >= start)
         .group_by(hour_index)
-    ).tuples()
+    )
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     counts = {epoch + timedelta(hours=int(index)): count for index, count in rows}
     buckets = [start + timedelta(hours=offset) for offset in range(hours)]

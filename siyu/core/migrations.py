@@ -14,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-from siyu.core.db import normalise_url
+from siyu.core.db import READ_ONLY_OPTION, normalise_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -40,7 +40,7 @@ def head_revision(database_url: str) -> str | None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as connection:
+    with engine.connect().execution_options(**{READ_ONLY_OPTION: True}) as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 

@@ -73,6 +73,23 @@ def describe_error(error: BaseException, *, prefix: str | None = None) -> str:
     return f"{head}\n{trace[-room:]}" if room > 0 else head
 
 
+def json_payload(what: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """A JSON round-tripped copy of ``payload``; ValueError if it is not JSON.
+
+    The copy is what handlers and tasks will see after the database round trip, and
+    later mutation of the caller's dict cannot leak into the row before the flush.
+    NaN and infinity are refused because PostgreSQL's JSONB refuses them.
+    """
+    if not isinstance(payload, dict):
+        raise ValueError(f"payload of {what!r} must be a dict, not {type(payload).__name__}")
+    try:
+        encoded = json.dumps(payload, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"payload of {what!r} is not JSON-serialisable: {error}") from error
+    decoded: dict[str, Any] = json.loads(encoded)
+    return decoded
+
+
 @dataclass(frozen=True)
 class DomainEvent:
     event_id: str
@@ -144,21 +161,13 @@ def emit(
 ) -> str:
     """Record a domain event in the caller's transaction (no commit) and return its id."""
     _check_name("event name", name)
-    if not isinstance(payload, dict):
-        raise ValueError(f"payload of {name!r} must be a dict, not {type(payload).__name__}")
-    try:
-        encoded = json.dumps(payload, allow_nan=False)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"payload of {name!r} is not JSON-serialisable: {error}") from error
     now = clock.now()
     event_id = str(uuid.uuid4())
     session.add(
         OutboxEvent(
             event_id=event_id,
             name=name,
-            # The decoded copy is what handlers will see, and later mutation of the
-            # caller's dict cannot leak into the row before it is flushed.
-            payload=json.loads(encoded),
+            payload=json_payload(name, payload),
             occurred_at=now,
             available_at=available_at or now,
             status=OutboxStatus.PENDING,
@@ -348,9 +357,7 @@ def redeliver(session: Session, event_id: str) -> bool:
 def outbox_stats(session: Session) -> dict[str, int]:
     """Event counts by status, every status present (for health and the console)."""
     counts = {status.value: 0 for status in OutboxStatus}
-    rows = session.execute(
-        select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status)
-    ).tuples()
+    rows = session.execute(select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status))
     for status, count in rows:
         counts[status] = count
     return counts

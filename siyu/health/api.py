@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from siyu.core import migrations
+from siyu.core.db import READ_ONLY_OPTION
 
 router = APIRouter(tags=["health"])
 
@@ -26,7 +27,7 @@ def readyz(request: Request) -> JSONResponse:
     checks: dict[str, Any] = {}
     ready = True
     try:
-        with state.engine.connect() as connection:
+        with state.engine.connect().execution_options(**{READ_ONLY_OPTION: True}) as connection:
             connection.execute(text("SELECT 1"))
         checks["database"] = {"ok": True}
         current = migrations.current_revision(state.engine)

@@ -58,6 +58,7 @@ def check_login(
         staff.last_login_at = now
         actor = principal_for_staff(staff, via=AuthMethod.SESSION, ip=ip)
         audit.record(session, actor, "auth.login", target_type="staff", target_id=staff.id)
+        session.flush()
         return LoginResult(staff, None)
 
     window = timedelta(minutes=settings.login_failure_window_minutes)
