@@ -98,8 +98,6 @@ def test_staff_and_tokens(cli_env: Path) -> None:
     actions = [row.action for row in rows(cli_env, AuditLog)]
     assert actions == ["staff.create", "staff.create", "token.create", "token.revoke"]
     assert all(row.actor.startswith("cli:") for row in rows(cli_env, AuditLog))
-        row.actor for row in rows(cli_env, AuditLog)[:1]
-    }
 
 
 def test_db_commands(cli_env: Path) -> None:
