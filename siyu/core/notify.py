@@ -16,8 +16,8 @@ import logging
 import threading
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
+from redis import Redis
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -88,10 +88,11 @@ def _after_commit(session: Session) -> None:
         _default_notifier.notify()
 
 
-def _after_soft_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
-    # Only a rollback of the whole transaction discards what asked for the wake-up;
-    # a rolled-back savepoint may sit inside a transaction that still emits events.
-    if previous_transaction.parent is None:
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    # A root transaction that ends without after_commit having taken the flag was
+    # rolled back or closed: what asked for the wake-up is gone. A savepoint ending
+    # says nothing, since the enclosing transaction may still emit events.
+    if transaction.parent is None:
         session.info.pop(WAKE_KEY, None)
 
 
@@ -102,15 +103,15 @@ def install_commit_hook() -> None:
     """
     if not event.contains(Session, "after_commit", _after_commit):
         event.listen(Session, "after_commit", _after_commit)
-    if not event.contains(Session, "after_soft_rollback", _after_soft_rollback):
-        event.listen(Session, "after_soft_rollback", _after_soft_rollback)
+    if not event.contains(Session, "after_transaction_end", _after_transaction_end):
+        event.listen(Session, "after_transaction_end", _after_transaction_end)
 
 
 def uninstall_commit_hook() -> None:
     if event.contains(Session, "after_commit", _after_commit):
         event.remove(Session, "after_commit", _after_commit)
-    if event.contains(Session, "after_soft_rollback", _after_soft_rollback):
-        event.remove(Session, "after_soft_rollback", _after_soft_rollback)
+    if event.contains(Session, "after_transaction_end", _after_transaction_end):
+        event.remove(Session, "after_transaction_end", _after_transaction_end)
 
 
 class RedisWakeBridge:
@@ -124,18 +125,20 @@ class RedisWakeBridge:
 
     def __init__(
         self,
-        redis_url: str,
+        redis: str | Redis,
         *,
         notifier: Notifier | None = None,
         channel: str = WAKE_CHANNEL,
         retry_seconds: float = 2.0,
     ) -> None:
-        self.redis_url = redis_url
+        """``redis`` is a URL (the bridge owns its client) or a client shared with the app."""
+        self._redis = redis
         self.channel = channel
         self.notifier = notifier or _default_notifier
         self.retry_seconds = retry_seconds
         # Lets the listener skip this process's own messages.
         self.bridge_id = uuid.uuid4().hex
+        self._client: Redis | None = None
         self._stopping = threading.Event()
         self._subscribed = threading.Event()
         self._outgoing: threading.Event | None = None
@@ -145,6 +148,10 @@ class RedisWakeBridge:
         if self._threads:
             return
         self._stopping.clear()
+        if isinstance(self._redis, str):
+            self._client = Redis.from_url(self._redis, socket_connect_timeout=5, socket_timeout=10)
+        else:
+            self._client = self._redis
         self._outgoing = self.notifier.subscribe(include_remote=False)
         for target, name in ((self._publish_loop, "publish"), (self._listen_loop, "listen")):
             thread = threading.Thread(target=target, name=f"siyu-wake-{name}", daemon=True)
@@ -161,37 +168,33 @@ class RedisWakeBridge:
             self.notifier.unsubscribe(self._outgoing)
         for thread in self._threads:
             thread.join(timeout)
+        if self._client is not None and isinstance(self._redis, str):
+            self._client.close()
+        self._client = None
         self._threads = []
         self._outgoing = None
         self._subscribed.clear()
 
-    def _client(self, **kwargs: Any) -> Any:
-        import redis
-
-        return redis.Redis.from_url(self.redis_url, socket_connect_timeout=5, **kwargs)
-
     def _publish_loop(self) -> None:
-        outgoing = self._outgoing
+        outgoing, client = self._outgoing, self._client
         assert outgoing is not None
-        client = self._client(socket_timeout=5)
-        try:
-            while not self._stopping.is_set():
-                if not outgoing.wait(1.0):
-                    continue
-                outgoing.clear()
-                if self._stopping.is_set():
-                    break
-                try:
-                    client.publish(self.channel, self.bridge_id)
-                except Exception:
-                    logger.warning("publishing a wake-up to Redis failed", exc_info=True)
-                    self._stopping.wait(self.retry_seconds)
-        finally:
-            client.close()
+        assert client is not None
+        while not self._stopping.is_set():
+            if not outgoing.wait(1.0):
+                continue
+            outgoing.clear()
+            if self._stopping.is_set():
+                break
+            try:
+                client.publish(self.channel, self.bridge_id)
+            except Exception:
+                logger.warning("publishing a wake-up to Redis failed", exc_info=True)
+                self._stopping.wait(self.retry_seconds)
 
     def _listen_loop(self) -> None:
+        client = self._client
+        assert client is not None
         while not self._stopping.is_set():
-            client = self._client()
             pubsub = client.pubsub()
             try:
                 pubsub.subscribe(self.channel)
@@ -216,15 +219,14 @@ class RedisWakeBridge:
                 self._stopping.wait(self.retry_seconds)
             finally:
                 pubsub.close()
-                client.close()
 
 
 def start_wake_bridge(
-    redis_url: str | None, *, notifier: Notifier | None = None
+    redis: str | Redis | None, *, notifier: Notifier | None = None
 ) -> RedisWakeBridge | None:
     """Start a Redis wake bridge when Redis is configured; ``None`` otherwise."""
-    if not redis_url:
+    if redis is None or redis == "":
         return None
-    bridge = RedisWakeBridge(redis_url, notifier=notifier)
+    bridge = RedisWakeBridge(redis, notifier=notifier)
     bridge.start()
     return bridge

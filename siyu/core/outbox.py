@@ -9,8 +9,8 @@ and at least once overall: a crash before the commit simply repeats the batch.
 Handlers must be idempotent anyway and must not call ``commit()``; anything that
 talks to the outside world (WeChat, SMS) belongs in a job enqueued by the handler.
 
-Delivery order is by outbox id within a batch but not guaranteed across batches,
-retries or parallel dispatchers.
+Events are claimed oldest first (by ``available_at``, then id); order is not
+guaranteed across retries or parallel dispatchers.
 """
 
 from __future__ import annotations
@@ -251,7 +251,10 @@ class Dispatcher:
                 OutboxEvent.attempts,
             )
             .where(OutboxEvent.status == OutboxStatus.PENDING, OutboxEvent.available_at <= now)
-            .order_by(OutboxEvent.id)
+            # The order of ix_outbox_event_due, so the claim reads just ``batch_size``
+            # index entries. ORDER BY id alone walks the primary key past every done
+            # event (10 ms per claim at 100k rows on PostgreSQL, growing for ever).
+            .order_by(OutboxEvent.available_at, OutboxEvent.id)
             .limit(self.batch_size)
             .with_for_update(skip_locked=True)
         ).all()

@@ -1,7 +1,9 @@
 """The worker loop: outbox dispatch, then due jobs, then sleep until woken or polled.
 
 ``siyu serve`` runs one in a background thread (:meth:`Worker.start`); ``siyu worker``
-runs one in the foreground (:meth:`Worker.run_forever`). The loop never dies on an
+runs one in the foreground (:meth:`Worker.run_forever`). Both install the commit hook
+(a commit that emitted events or jobs wakes the worker at once) and, given a Redis
+client, a wake bridge so that commits in other processes wake it as well. The loop never dies on an
 exception: the database may be briefly unreachable, a handler may be broken; it logs,
 backs off and carries on.
 """
@@ -13,14 +15,16 @@ import os
 import signal
 import socket
 import threading
+import time
 import uuid
 from types import FrameType
 from typing import Any
 
+from redis import Redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from siyu.core.jobs import JobRunner, TaskRegistry
-from siyu.core.notify import Notifier, default_notifier
+from siyu.core.notify import Notifier, RedisWakeBridge, default_notifier, install_commit_hook
 from siyu.core.outbox import Dispatcher, HandlerRegistry
 
 logger = logging.getLogger(__name__)
@@ -49,6 +53,8 @@ class Worker:
         dispatcher: Dispatcher | None = None,
         job_runner: JobRunner | None = None,
         jobs_per_round: int = 20,
+        min_round_interval: float = 0.05,
+        redis_client: Redis | None = None,
     ) -> None:
         self.worker_id = worker_id or default_worker_id()
         self.poll_interval = poll_interval
@@ -58,6 +64,15 @@ class Worker:
             session_factory, task_registry, worker_id=self.worker_id
         )
         self.jobs_per_round = jobs_per_round
+        # Under load a commit wakes the worker every few milliseconds; starting rounds
+        # at most this often lets events pile up into real batches (one transaction
+        # for hundreds of events instead of a handful). An idle worker still reacts at
+        # once, since its last round was long ago. See docs/benchmarks.md.
+        self.min_round_interval = min_round_interval
+        # With Redis, commits in other processes wake this worker too (and ours them).
+        self.wake_bridge = (
+            RedisWakeBridge(redis_client, notifier=self.notifier) if redis_client else None
+        )
         self._stopping = threading.Event()
         self._wake: threading.Event | None = None
         self._thread: threading.Thread | None = None
@@ -89,8 +104,14 @@ class Worker:
             return
         self._stopping.clear()
         self._wake = self.notifier.subscribe()
+        self._start_wake_sources()
         self._thread = threading.Thread(target=self._loop, name="siyu-worker", daemon=True)
         self._thread.start()
+
+    def _start_wake_sources(self) -> None:
+        install_commit_hook()
+        if self.wake_bridge is not None:
+            self.wake_bridge.start()
 
     def stop(self, timeout: float = 10.0) -> bool:
         """Finish the current round and stop; True if the thread ended within ``timeout``."""
@@ -103,6 +124,8 @@ class Worker:
             stopped = not self._thread.is_alive()
             if stopped:
                 self._thread = None
+        if self.wake_bridge is not None:
+            self.wake_bridge.stop()
         return stopped
 
     @property
@@ -113,6 +136,7 @@ class Worker:
         """Run the loop in this thread until SIGTERM or SIGINT (``siyu worker``)."""
         self._stopping.clear()
         self._wake = self.notifier.subscribe()
+        self._start_wake_sources()
         previous: dict[signal.Signals, Any] = {}
         # Python only lets the main thread install signal handlers.
         if threading.current_thread() is threading.main_thread():
@@ -123,6 +147,8 @@ class Worker:
         finally:
             for stop_signal, handler in previous.items():
                 signal.signal(stop_signal, handler)
+            if self.wake_bridge is not None:
+                self.wake_bridge.stop()
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         logger.info("worker %s stopping on signal %d", self.worker_id, signum)
@@ -134,8 +160,13 @@ class Worker:
         wake = self._wake
         assert wake is not None
         logger.info("worker %s started", self.worker_id)
+        last_round = -float("inf")
         try:
             while not self._stopping.is_set():
+                since_last = time.monotonic() - last_round
+                if since_last < self.min_round_interval:
+                    self._stopping.wait(self.min_round_interval - since_last)
+                last_round = time.monotonic()
                 try:
                     handled = self.run_once()
                 except Exception:  # run_once catches its own; this is the last guard

@@ -32,6 +32,8 @@ class CsrfFailed(PermissionDenied):
 
 
 async def submitted_csrf_token(request: Request) -> str:
+    if request.method in SAFE_METHODS:
+        return ""
     header = request.headers.get(CSRF_HEADER)
     if header:
         return header
@@ -43,7 +45,14 @@ async def submitted_csrf_token(request: Request) -> str:
     return ""
 
 
-async def optional_principal(request: Request, session: SessionDep) -> Principal | None:
+SubmittedCsrf = Annotated[str, Depends(submitted_csrf_token)]
+
+
+def optional_principal(
+    request: Request, session: SessionDep, submitted: SubmittedCsrf
+) -> Principal | None:
+    # A plain function so FastAPI runs its database work in the thread pool; only
+    # reading the form (for the CSRF field) needs to be async, in its own dependency.
     ip = client_ip(request)
     authorization = request.headers.get("authorization", "")
     if authorization:
@@ -62,15 +71,14 @@ async def optional_principal(request: Request, session: SessionDep) -> Principal
     if resolved is None:
         return None
     staff, record = resolved
-    if request.method not in SAFE_METHODS:
-        submitted = await submitted_csrf_token(request)
-        if not submitted or not security.constant_time_equals(submitted, record.csrf_token):
-            raise CsrfFailed()
+    csrf_ok = bool(submitted) and security.constant_time_equals(submitted, record.csrf_token)
+    if request.method not in SAFE_METHODS and not csrf_ok:
+        raise CsrfFailed()
     request.state.csrf_token = record.csrf_token
     return principal_for_staff(staff, via=AuthMethod.SESSION, ip=ip)
 
 
-async def current_principal(
+def current_principal(
     principal: Annotated[Principal | None, Depends(optional_principal)],
 ) -> Principal:
     if principal is None:

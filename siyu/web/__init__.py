@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from siyu.web.console import console_router, vendor
+from siyu.web.console.errors import install_console_error_handlers
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def install(app: FastAPI) -> None:
     """Mount static files and the console routes on ``app``."""
+    install_console_error_handlers(app)
+    app.include_router(console_router())
+    # The vendor route must come before the /static mount, which would swallow it.
+    app.include_router(vendor.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    vendor.warn_if_missing(app.state.settings.vendor_dir)

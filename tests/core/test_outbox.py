@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -294,6 +295,37 @@ def test_events_are_claimed_in_order_in_batches_and_only_when_due(
     assert seen.seen[-1].event_id == later
     with session_factory() as session:
         assert outbox_stats(session) == {"pending": 0, "done": 6, "dead": 0}
+
+
+def test_parallel_dispatchers_on_postgresql_deliver_each_event_once(
+    session_factory: sessionmaker[Session], committed_engine: Engine
+) -> None:
+    if committed_engine.dialect.name != "postgresql":
+        pytest.skip("parallel dispatchers are a PostgreSQL feature (SKIP LOCKED)")
+    total = 1000
+    delivered: list[int] = []
+    lock = threading.Lock()
+
+    def record(_session: Session, event: DomainEvent) -> None:
+        with lock:
+            delivered.append(event.payload["n"])
+
+    registry = HandlerRegistry()
+    registry.register("tick", "tick.record", record)
+    with transaction(session_factory) as session:
+        for n in range(total):
+            emit(session, "tick", {"n": n})
+    dispatchers = [Dispatcher(session_factory, registry, batch_size=20) for _ in range(4)]
+    threads = [threading.Thread(target=dispatcher.dispatch_pending) for dispatcher in dispatchers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert sorted(delivered) == list(range(total))
+    with session_factory() as session:
+        assert outbox_stats(session) == {"pending": 0, "done": total, "dead": 0}
+        assert session.scalar(select(func.count()).select_from(ProcessedEvent)) == total
 
 
 def test_purge_removes_old_done_events_only(

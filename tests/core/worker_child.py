@@ -20,12 +20,12 @@ import threading
 import time
 from typing import Any
 
+import redis
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from siyu.core.db import make_engine, make_session_factory, transaction
 from siyu.core.jobs import JobRunner, TaskRegistry
-from siyu.core.notify import RedisWakeBridge
 from siyu.core.outbox import Dispatcher, DomainEvent, HandlerRegistry, emit
 from siyu.core.worker import Worker
 
@@ -73,24 +73,24 @@ def main() -> None:
         return
 
     if mode == "worker":
-        bridge = RedisWakeBridge(sys.argv[3])
-        bridge.start()
-        if not bridge.wait_until_subscribed(10):
-            raise SystemExit("could not subscribe to Redis")
+        # Wired like `siyu worker`: the worker owns the bridge over the app's client.
+        client = redis.Redis.from_url(sys.argv[3])
         registry = HandlerRegistry()
         registry.register("test.wake", "test.noop", lambda _session, _event: None)
-        worker = Worker(factory, outbox_registry=registry, poll_interval=60)
+        worker = Worker(factory, outbox_registry=registry, poll_interval=60, redis_client=client)
+        assert worker.wake_bridge is not None
+        bridge = worker.wake_bridge
 
         def announce_when_idle() -> None:
             # After the first round the worker sleeps: only a wake-up can make it
             # dispatch what the parent commits next.
-            while worker.rounds_completed < 1:
+            while worker.rounds_completed < 1 or not bridge.wait_until_subscribed(0.01):
                 time.sleep(0.01)
             print("ready", flush=True)
 
         threading.Thread(target=announce_when_idle, daemon=True).start()
         worker.run_forever()
-        bridge.stop()
+        client.close()
         print("stopped", flush=True)
         return
 

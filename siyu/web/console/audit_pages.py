@@ -78,9 +78,7 @@ def audit_log(
         # The end date is inclusive: everything before the next local midnight.
         until=local_day_start(until_day + timedelta(days=1), zone) if until_day else None,
     )
-    result = audit.search(
-        session, criteria, limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE
-    )
+    result = audit.search(session, criteria, limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE)
     last_page = max(1, -(-result.total // PAGE_SIZE))
     return page.render(
         "audit.html",

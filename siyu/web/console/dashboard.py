@@ -49,9 +49,7 @@ def dashboard(page: PageDep, session: SessionDep, settings: SettingsDep) -> HTML
         "dashboard.html",
         active="dashboard",
         job_counts=[(status.value, job_counts.get(status.value, 0)) for status in JobStatus],
-        event_counts=[
-            (status.value, event_counts.get(status.value, 0)) for status in OutboxStatus
-        ],
+        event_counts=[(status.value, event_counts.get(status.value, 0)) for status in OutboxStatus],
         chart=chart,
         show_system_link=page.may(Permission.SYSTEM_MANAGE),
     )

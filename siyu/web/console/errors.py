@@ -55,7 +55,7 @@ def flash_fragment(
     return rendering.html(
         request,
         "partials/flash.html",
-        {"flash_kind": kind, "flash_message": message},
+        {"flash": {"kind": kind, "message": message}},
         translator=t,
         status=status,
         headers={"HX-Retarget": FLASH_TARGET, "HX-Reswap": "outerHTML"},
@@ -76,7 +76,7 @@ def error_page(
     if rendering.is_htmx(request):
         return flash_fragment(request, t, message=text, status=status)
     title_key = f"error.title.{status}" if status in _TITLED_STATUSES else "error.title.default"
-    values = {"status": status, "title": t(title_key), "message": text}
+    values = {"error_status": status, "title": t(title_key), "message": text}
     if page is not None:
         # Signed in: keep the navigation so the operator can go elsewhere.
         return page.render("error.html", active="", status=status, headers=headers, **values)
@@ -143,8 +143,9 @@ def install_console_error_handlers(app: FastAPI) -> None:
             return error_page(request, status=500, message_key="error.internal_error")
         return response
 
-    app.add_exception_handler(SiyuError, siyu_error)
-    app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(LoginRequired, login_required)
-    app.add_exception_handler(Exception, unexpected)
+    # Registering again under the same class replaces the JSON handler kept above.
+    app.exception_handler(SiyuError)(siyu_error)
+    app.exception_handler(StarletteHTTPException)(http_error)
+    app.exception_handler(RequestValidationError)(validation_error)
+    app.exception_handler(LoginRequired)(login_required)
+    app.exception_handler(Exception)(unexpected)

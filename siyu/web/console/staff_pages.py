@@ -219,4 +219,3 @@ def staff_set_roles(
         message = page.t("staff.roles_saved", username=outcome.username)
         return _row_response(page, outcome, flash=Flash("success", message))
     return RedirectResponse(STAFF_PATH, status_code=303)
-

@@ -52,9 +52,7 @@ def system_status(page: SystemPage, session: SessionDep) -> HTMLResponse:
         "system.html",
         active="system",
         job_counts=[(status.value, job_counts.get(status.value, 0)) for status in JobStatus],
-        event_counts=[
-            (status.value, event_counts.get(status.value, 0)) for status in OutboxStatus
-        ],
+        event_counts=[(status.value, event_counts.get(status.value, 0)) for status in OutboxStatus],
         dead_jobs=dead_jobs(session),
         dead_events=dead_events(session),
         dead_limit=DEAD_LIST_LIMIT,

@@ -1,0 +1,21 @@
+"""The operators' console at /console: server-rendered pages, Chinese first."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from siyu.web.console import (
+    audit_pages,
+    auth_pages,
+    dashboard,
+    sections,
+    staff_pages,
+    system_pages,
+)
+
+
+def console_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+    for module in (auth_pages, dashboard, staff_pages, audit_pages, system_pages, sections):
+        router.include_router(module.router)
+    return router
