@@ -78,7 +78,8 @@ def test_staff_and_tokens(cli_env: Path) -> None:
     token = runner.invoke(app, ["token", "create", "mei", "--name", "ci", "--expires-days", "30"])
     assert token.exit_code == 0, token.output
     raw = token.output.strip()
-    assert raw.startswith("siyu_") and "\n" not in raw
+    assert raw.startswith("siyu_")
+    assert "\n" not in raw
 
     settings = Settings(database_url=f"sqlite:///{cli_env}/cli.db", data_dir=cli_env / "data")
     with TestClient(create_app(settings, start_worker=False)) as client:
@@ -91,9 +92,11 @@ def test_staff_and_tokens(cli_env: Path) -> None:
         assert after.status_code == 401
 
     missing = runner.invoke(app, ["token", "revoke", "999"])
-    assert missing.exit_code == 1 and "token.not_found" in missing.output
+    assert missing.exit_code == 1
+    assert "token.not_found" in missing.output
     nobody = runner.invoke(app, ["token", "create", "nobody"])
-    assert nobody.exit_code == 1 and "staff.not_found" in nobody.output
+    assert nobody.exit_code == 1
+    assert "staff.not_found" in nobody.output
 
     actions = [row.action for row in rows(cli_env, AuditLog)]
     assert actions == ["staff.create", "staff.create", "token.create", "token.revoke"]

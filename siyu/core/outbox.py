@@ -152,6 +152,9 @@ def register_handler(event_name: str, name: str, function: HandlerFunction) -> N
     _default_registry.register(event_name, name, function)
 
 
+_INSERT_EVENT = insert(OutboxEvent)
+
+
 def emit(
     session: Session,
     name: str,
@@ -163,16 +166,20 @@ def emit(
     _check_name("event name", name)
     now = clock.now()
     event_id = str(uuid.uuid4())
-    session.add(
-        OutboxEvent(
-            event_id=event_id,
-            name=name,
-            payload=json_payload(name, payload),
-            occurred_at=now,
-            available_at=available_at or now,
-            status=OutboxStatus.PENDING,
-            attempts=0,
-        )
+    # A Core insert on the session's connection, not session.add(): it skips the
+    # unit-of-work bookkeeping, which made writing events ~35 % faster on SQLite
+    # (docs/benchmarks.md). It runs in the same transaction, so atomicity is unchanged.
+    session.connection().execute(
+        _INSERT_EVENT,
+        {
+            "event_id": event_id,
+            "name": name,
+            "payload": json_payload(name, payload),
+            "occurred_at": now,
+            "available_at": available_at or now,
+            "status": OutboxStatus.PENDING.value,
+            "attempts": 0,
+        },
     )
     request_wake(session)
     return event_id

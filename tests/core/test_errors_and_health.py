@@ -80,7 +80,8 @@ def test_unexpected_error_is_500_without_trace(tmp_path: Path) -> None:
         "code": "internal_error",
         "detail": "Internal server error.",
     }
-    assert "passwd" not in response.text and "Traceback" not in response.text
+    assert "passwd" not in response.text
+    assert "Traceback" not in response.text
 
 
 def test_siyu_error_carries_code_and_data(tmp_path: Path) -> None:

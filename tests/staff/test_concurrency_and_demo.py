@@ -72,7 +72,8 @@ def test_prepare_demo_is_repeatable_and_repairs_the_login(tmp_path: Path) -> Non
     assert prepare_demo(settings) == first
     with factory() as session:
         staff = staff_service.find_by_username(session, DEMO_USERNAME)
-        assert staff is not None and staff.is_active
+        assert staff is not None
+        assert staff.is_active
         assert security.verify_password(staff.password_hash, first.password)
         assert [link.role for link in staff.roles] == ["admin"]
     engine.dispose()

@@ -26,8 +26,10 @@ def test_wrong_password_and_unknown_user_fail_alike(session: Session, tmp_path: 
     make_staff(session, username="real")
     wrong = login.check_login(session, settings(tmp_path), "real", "nope", ip="1.2.3.4")
     unknown = login.check_login(session, settings(tmp_path), "ghost", "nope", ip="1.2.3.4")
-    assert wrong.staff is None and unknown.staff is None
-    assert wrong.error is not None and unknown.error is not None
+    assert wrong.staff is None
+    assert unknown.staff is None
+    assert wrong.error is not None
+    assert unknown.error is not None
     assert (wrong.error.status, wrong.error.code, wrong.error.message) == (
         unknown.error.status,
         unknown.error.code,
@@ -43,20 +45,24 @@ def test_lockout_after_repeated_failures_then_expires(
     make_staff(session, username="target")
     for _ in range(3):
         result = login.check_login(session, config, "target", "bad", ip=None)
-        assert result.error is not None and result.error.code == "auth.invalid_credentials"
+        assert result.error is not None
+        assert result.error.code == "auth.invalid_credentials"
     locked = login.check_login(session, config, "TARGET", DEFAULT_PASSWORD, ip=None)
-    assert locked.staff is None and locked.error is not None
+    assert locked.staff is None
+    assert locked.error is not None
     assert locked.error.code == "auth.locked"
     assert locked.error.data["retry_after_seconds"] == 601
 
     # Unknown usernames lock the same way, so lock-outs reveal nothing.
     for _ in range(4):
         ghost = login.check_login(session, config, "ghost", "bad", ip=None)
-    assert ghost.error is not None and ghost.error.code == "auth.locked"
+    assert ghost.error is not None
+    assert ghost.error.code == "auth.locked"
 
     frozen_clock.advance(minutes=10, seconds=1)
     ok = login.check_login(session, config, "target", DEFAULT_PASSWORD, ip=None)
-    assert ok.error is None and ok.staff is not None
+    assert ok.error is None
+    assert ok.staff is not None
     assert session.get(LoginThrottle, "target") is None
 
 
@@ -75,7 +81,8 @@ def test_failure_window_resets(session: Session, tmp_path: Path, frozen_clock: F
 def test_disabled_account_cannot_log_in(session: Session, tmp_path: Path) -> None:
     make_staff(session, username="gone", is_active=False)
     result = login.check_login(session, settings(tmp_path), "gone", DEFAULT_PASSWORD, ip=None)
-    assert result.error is not None and result.error.code == "auth.invalid_credentials"
+    assert result.error is not None
+    assert result.error.code == "auth.invalid_credentials"
 
 
 def test_sessions_end_on_password_reset_and_expiry(
@@ -85,7 +92,8 @@ def test_sessions_end_on_password_reset_and_expiry(
     staff = make_staff(session, username="sess")
     opened = login.open_session(session, config, staff, ip="::1")
     resolved = login.resolve_session(session, opened.token)
-    assert resolved is not None and resolved[0].id == staff.id
+    assert resolved is not None
+    assert resolved[0].id == staff.id
 
     staff_service.reset_password(session, command_line_principal(), staff.id)
     assert login.resolve_session(session, opened.token) is None

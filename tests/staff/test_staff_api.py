@@ -77,7 +77,8 @@ def test_create_staff_returns_the_account_and_audits_it(api: TestClient, session
     assert body["roles"] == ["guide"]
     assert body["store_id"] == 7
     assert body["is_active"] is True
-    assert "password" not in body and "password_hash" not in body
+    assert "password" not in body
+    assert "password_hash" not in body
     entry = session.scalars(select(AuditLog).where(AuditLog.action == "staff.create")).all()[-1]
     assert entry.actor == admin.username
     assert entry.staff_id == admin.id
