@@ -9,11 +9,14 @@ from contextlib import asynccontextmanager
 import redis
 from fastapi import FastAPI
 
-from siyu import __version__, web
-from siyu.core.db import make_engine, make_session_factory
+from siyu import __version__, handlers, web
+from siyu.core import maintenance
+from siyu.core.db import make_engine, make_session_factory, transaction
+from siyu.core.notify import install_commit_hook, start_wake_bridge
 from siyu.core.problems import BodySizeLimit, install_error_handlers
 from siyu.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from siyu.core.settings import Settings, get_settings
+from siyu.core.worker import Worker
 from siyu.health.api import router as health_router
 from siyu.staff.api import router as staff_router
 
@@ -36,18 +39,27 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
             RedisRateLimiter(app.state.redis) if app.state.redis else MemoryRateLimiter()
         )
         app.state.rate_limiter = limiter
+        handlers.load_all()
         worker = None
+        wake_bridge = None
         if run_worker:
-            from siyu.core.worker import Worker
-
             worker = Worker(app.state.session_factory, redis_client=app.state.redis)
             worker.start()
+            with transaction(app.state.session_factory) as session:
+                maintenance.schedule(session)
+        elif app.state.redis is not None:
+            # No worker here, but `siyu worker` processes elsewhere should still hear
+            # about this process's commits at once rather than on their next poll.
+            install_commit_hook()
+            wake_bridge = start_wake_bridge(app.state.redis)
         app.state.worker = worker
         try:
             yield
         finally:
             if worker is not None:
                 worker.stop(timeout=10)
+            if wake_bridge is not None:
+                wake_bridge.stop()
             if app.state.redis is not None:
                 app.state.redis.close()
             engine.dispose()

@@ -7,9 +7,12 @@ import logging
 import redis
 import uvicorn
 
+from siyu import handlers
 from siyu.app import create_app
-from siyu.core.db import make_engine, make_session_factory
+from siyu.core import maintenance
+from siyu.core.db import make_engine, make_session_factory, transaction
 from siyu.core.settings import Settings
+from siyu.core.worker import Worker
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -20,13 +23,15 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
 
 
 def run_worker(settings: Settings) -> None:
-    from siyu.core.worker import Worker
-
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    handlers.load_all()
     engine = make_engine(settings.database_url)
+    factory = make_session_factory(engine)
     client = redis.Redis.from_url(settings.redis_url) if settings.redis_url else None
     try:
-        Worker(make_session_factory(engine), redis_client=client).run_forever()
+        with transaction(factory) as session:
+            maintenance.schedule(session)
+        Worker(factory, redis_client=client).run_forever()
     finally:
         if client is not None:
             client.close()
