@@ -259,11 +259,10 @@ def test_a_job_that_keeps_losing_its_lease_ends_dead(
     assert job.last_error == "lease expired while held by worker-1"
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_on_sqlite_only_the_lease_holder_runs_jobs(
     session_factory: sessionmaker[Session], frozen_clock: FrozenClock, engine: Engine
 ) -> None:
-    if engine.dialect.name != "sqlite":
-        pytest.skip("the worker lease is SQLite's substitute for SKIP LOCKED")
     calls = Calls()
     registry = make_registry(calls)
     first = JobRunner(session_factory, registry, worker_id="process-1", sqlite_lease_seconds=30)
@@ -341,11 +340,10 @@ def job_run_table(committed_engine: Engine) -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("job_run_table")
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_parallel_workers_on_postgresql_run_every_job_exactly_once(
     session_factory: sessionmaker[Session], committed_engine: Engine
 ) -> None:
-    if committed_engine.dialect.name != "postgresql":
-        pytest.skip("parallel workers are a PostgreSQL feature (SKIP LOCKED)")
     total = 500
     started: list[int] = []
     lock = threading.Lock()

@@ -297,11 +297,10 @@ def test_events_are_claimed_in_order_in_batches_and_only_when_due(
         assert outbox_stats(session) == {"pending": 0, "done": 6, "dead": 0}
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_parallel_dispatchers_on_postgresql_deliver_each_event_once(
     session_factory: sessionmaker[Session], committed_engine: Engine
 ) -> None:
-    if committed_engine.dialect.name != "postgresql":
-        pytest.skip("parallel dispatchers are a PostgreSQL feature (SKIP LOCKED)")
     total = 1000
     delivered: list[int] = []
     lock = threading.Lock()
