@@ -11,12 +11,14 @@ from fastapi import FastAPI
 
 from siyu import __version__, handlers, web
 from siyu.core import maintenance
+from siyu.core.crypto import PiiCipher
 from siyu.core.db import make_engine, make_session_factory, transaction
 from siyu.core.notify import install_commit_hook, start_wake_bridge
 from siyu.core.problems import BodySizeLimit, install_error_handlers
 from siyu.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from siyu.core.settings import Settings, get_settings
 from siyu.core.worker import Worker
+from siyu.customers import access as _customer_access  # noqa: F401  (registers the scope)
 from siyu.health.api import router as health_router
 from siyu.staff.api import router as staff_router
 
@@ -74,6 +76,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     )
     app.state.settings = settings
     app.state.secret_key = secret_key
+    app.state.pii = PiiCipher(secret_key)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.include_router(health_router)

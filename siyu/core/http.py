@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
+from siyu.core.crypto import PiiCipher
 from siyu.core.db import transaction
 from siyu.core.settings import Settings
 
@@ -30,6 +31,12 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_pii_cipher(request: Request) -> PiiCipher:
+    cipher: PiiCipher = request.app.state.pii
+    return cipher
+
+
+PiiDep = Annotated[PiiCipher, Depends(get_pii_cipher)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dependency)]
 

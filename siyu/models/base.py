@@ -68,6 +68,8 @@ class Base(DeclarativeBase):
     type_annotation_map: dict[Any, Any] = {
         datetime: UTCDateTime(),
         dict[str, Any]: JSONDocument,
+        list[int]: JSONDocument,
+        list[str]: JSONDocument,
     }
 
 

@@ -18,6 +18,7 @@ class Role(StrEnum):
     ANALYST = "analyst"
     STORE_MANAGER = "store_manager"
     GUIDE = "guide"
+    INTEGRATION = "integration"
 
 
 class Staff(TimestampMixin, Base):

@@ -17,6 +17,7 @@ class Permission(StrEnum):
     CUSTOMERS_READ = "customers.read"
     CUSTOMERS_WRITE = "customers.write"
     CUSTOMERS_PII = "customers.pii"
+    EVENTS_TRACK = "events.track"
     CATALOG_MANAGE = "catalog.manage"
     ORDERS_READ = "orders.read"
     ORDERS_MANAGE = "orders.manage"
@@ -41,6 +42,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         {
             Permission.CUSTOMERS_READ,
             Permission.CUSTOMERS_WRITE,
+            Permission.EVENTS_TRACK,
             Permission.CATALOG_MANAGE,
             Permission.ORDERS_READ,
             Permission.ORDERS_MANAGE,
@@ -71,6 +73,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ANALYTICS_READ,
         }
     ),
+    # Server-to-server callers (the brand's mini-program backend, a POS, an ETL job):
+    # they identify customers and send events, and read nothing back.
+    Role.INTEGRATION: frozenset({Permission.CUSTOMERS_WRITE, Permission.EVENTS_TRACK}),
     Role.GUIDE: frozenset(
         {
             Permission.CUSTOMERS_READ,
