@@ -23,8 +23,17 @@ LANGUAGE_QUERY = "lang"
 
 @lru_cache(maxsize=len(LANGUAGES))
 def catalog(language: str) -> dict[str, str]:
-    with (LOCALES_DIR / f"{language}.json").open(encoding="utf-8") as handle:
-        data: dict[str, str] = json.load(handle)
+    """The shell's catalog ``locales/<lang>.json`` plus one file per domain in
+    ``locales/<lang>/*.json``, so each domain's pages keep their own messages."""
+    files = [LOCALES_DIR / f"{language}.json", *sorted((LOCALES_DIR / language).glob("*.json"))]
+    data: dict[str, str] = {}
+    for path in files:
+        with path.open(encoding="utf-8") as handle:
+            part: dict[str, str] = json.load(handle)
+        duplicated = data.keys() & part.keys()
+        if duplicated:
+            raise ValueError(f"{path.name} repeats message keys: {sorted(duplicated)[:5]}")
+        data.update(part)
     return data
 
 
