@@ -10,6 +10,8 @@ import redis
 from fastapi import FastAPI
 
 from siyu import __version__, handlers, web
+from siyu.campaigns.channel_codes.api import router as channel_codes_router
+from siyu.campaigns.channel_codes.shortlink import router as channel_code_short_url_router
 from siyu.core import maintenance
 from siyu.core.crypto import PiiCipher
 from siyu.core.db import make_engine, make_session_factory, transaction
@@ -81,5 +83,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.include_router(health_router)
     app.include_router(staff_router)
+    app.include_router(channel_codes_router)
+    app.include_router(channel_code_short_url_router)
     web.install(app)
     return app

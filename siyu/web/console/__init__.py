@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from siyu.web.console import (
     audit_pages,
     auth_pages,
+    channel_codes_pages,
     dashboard,
     sections,
     staff_pages,
@@ -16,6 +17,15 @@ from siyu.web.console import (
 
 def console_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
-    for module in (auth_pages, dashboard, staff_pages, audit_pages, system_pages, sections):
+    for module in (
+        auth_pages,
+        dashboard,
+        staff_pages,
+        audit_pages,
+        system_pages,
+        channel_codes_pages,
+        # Last: the pages of sections that later issues build.
+        sections,
+    ):
         router.include_router(module.router)
     return router

@@ -41,6 +41,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("members", "marketing", Permission.MEMBERS_MANAGE, issue=5),
     Section("coupons", "marketing", Permission.COUPONS_MANAGE, issue=5),
     Section("campaigns", "marketing", Permission.CAMPAIGNS_MANAGE, issue=6),
+    Section("channel-codes", "marketing", Permission.CUSTOMERS_READ, built=True),
     Section("audiences", "engagement", Permission.AUDIENCES_MANAGE, issue=7),
     Section("journeys", "engagement", Permission.JOURNEYS_MANAGE),
     Section("channels", "engagement", Permission.CHANNELS_MANAGE),

@@ -1,0 +1,56 @@
+"""Channel-code factories (keyword-only, typed)."""
+
+from __future__ import annotations
+
+import itertools
+
+from sqlalchemy.orm import Session
+
+from siyu.core import clock
+from siyu.models.channel_code import ChannelCode, ChannelCodeKind
+from siyu.models.customer import Customer
+
+_sequence = itertools.count(1)
+
+
+def make_channel_code(
+    session: Session,
+    *,
+    code: str | None = None,
+    name: str = "门店海报",
+    kind: ChannelCodeKind = ChannelCodeKind.STORE_POSTER,
+    touchpoint: str = "offline",
+    target_url: str = "https://shop.example.com/landing",
+    guide_id: int | None = None,
+    store_id: int | None = None,
+    tag_names: list[str] | None = None,
+    is_active: bool = True,
+) -> ChannelCode:
+    channel_code = ChannelCode(
+        code=code or f"code{next(_sequence)}",
+        name=name,
+        kind=kind.value,
+        touchpoint=touchpoint,
+        target_url=target_url,
+        is_active=is_active,
+        guide_id=guide_id,
+        store_id=store_id,
+        tag_names=tag_names or [],
+        poster={},
+        created_by="test",
+    )
+    session.add(channel_code)
+    session.flush()
+    return channel_code
+
+
+def make_plain_customer(
+    session: Session, *, guide_id: int | None = None, store_id: int | None = None
+) -> Customer:
+    now = clock.now()
+    customer = Customer(
+        guide_id=guide_id, store_id=store_id, consent={}, created_at=now, updated_at=now
+    )
+    session.add(customer)
+    session.flush()
+    return customer
