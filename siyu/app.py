@@ -21,6 +21,11 @@ from siyu.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from siyu.core.settings import Settings, get_settings
 from siyu.core.worker import Worker
 from siyu.customers import access as _customer_access  # noqa: F401  (registers the scope)
+from siyu.customers.api import router as customers_router
+from siyu.customers.identity_api import router as identity_router
+from siyu.customers.sessions_api import router as customer_sessions_router
+from siyu.events.api import router as events_router
+from siyu.events.shop_api import router as shop_events_router
 from siyu.health.api import router as health_router
 from siyu.staff.api import router as staff_router
 
@@ -85,5 +90,10 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     app.include_router(staff_router)
     app.include_router(channel_codes_router)
     app.include_router(channel_code_short_url_router)
+    app.include_router(events_router)
+    app.include_router(shop_events_router)
+    app.include_router(customer_sessions_router)
+    app.include_router(customers_router)
+    app.include_router(identity_router)
     web.install(app)
     return app

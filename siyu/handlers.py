@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 
-DOMAIN_TASK_MODULES: tuple[str, ...] = ("siyu.core.maintenance",)
+DOMAIN_TASK_MODULES: tuple[str, ...] = ("siyu.core.maintenance", "siyu.customers.merge")
 
 
 def load_all() -> None:

@@ -8,8 +8,11 @@ from siyu.web.console import (
     audit_pages,
     auth_pages,
     channel_codes_pages,
+    conflicts_pages,
+    customers_pages,
     dashboard,
     sections,
+    sidebar_pages,
     staff_pages,
     system_pages,
 )
@@ -24,6 +27,10 @@ def console_router() -> APIRouter:
         audit_pages,
         system_pages,
         channel_codes_pages,
+        # Conflicts before customers: /console/customers/conflicts is not a customer id.
+        conflicts_pages,
+        customers_pages,
+        sidebar_pages,
         # Last: the pages of sections that later issues build.
         sections,
     ):
