@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -199,3 +199,48 @@ def api(test_settings: Settings, session: Session) -> Iterator[TestClient]:
     app.dependency_overrides[get_session] = shared_session
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
+
+
+CHROMIUM = os.environ.get("SIYU_TEST_CHROMIUM", "/usr/bin/chromium")
+# Debian's Chromium, never a downloaded one; the flags keep it off this closed network.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the whole run.
+
+    Playwright's sync API allows one running instance per thread, so every browser
+    test shares this session fixture rather than starting its own.
+    """
+    if not Path(CHROMIUM).exists():
+        unavailable("Chromium", FileNotFoundError(CHROMIUM))
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    # A fresh context per test: its own cookies, so every test starts signed out.
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 860})
+    context.set_default_timeout(5000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()

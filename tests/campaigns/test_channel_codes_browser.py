@@ -21,8 +21,6 @@ from tests.e2e.conftest import (
     LiveServer,
     _free_port,
     _seed,
-    browser,  # noqa: F401  (fixture)
-    page,  # noqa: F401  (fixture)
 )
 
 pytestmark = pytest.mark.e2e

@@ -7,14 +7,11 @@ chart has bars). The browser is /usr/bin/chromium, never a downloaded one.
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
 import uvicorn
@@ -27,17 +24,6 @@ from siyu.core.settings import Settings
 from siyu.staff import service as staff_service
 from siyu.staff.principal import command_line_principal
 
-CHROMIUM = os.environ.get("SIYU_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "admin-password-1"
 FINISHED_JOBS = 3
@@ -112,29 +98,3 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    # A fresh context per test: its own cookies, so every test starts signed out.
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 860})
-    context.set_default_timeout(5000)
-    page = context.new_page()
-    try:
-        yield page
-    finally:
-        context.close()
