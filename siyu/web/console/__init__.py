@@ -11,6 +11,7 @@ from siyu.web.console import (
     conflicts_pages,
     customers_pages,
     dashboard,
+    events_pages,
     sections,
     sidebar_pages,
     staff_pages,
@@ -31,6 +32,7 @@ def console_router() -> APIRouter:
         conflicts_pages,
         customers_pages,
         sidebar_pages,
+        events_pages,
         # Last: the pages of sections that later issues build.
         sections,
     ):

@@ -35,7 +35,7 @@ class Section:
 SECTIONS: tuple[Section, ...] = (
     Section("dashboard", "overview", None, built=True),
     Section("customers", "people", Permission.CUSTOMERS_READ, built=True),
-    Section("events", "people", Permission.CUSTOMERS_READ, issue=3),
+    Section("events", "people", Permission.ANALYTICS_READ, built=True),
     Section("catalog", "trade", Permission.CATALOG_MANAGE, issue=4),
     Section("orders", "trade", Permission.ORDERS_READ, issue=4),
     Section("members", "marketing", Permission.MEMBERS_MANAGE, issue=5),
