@@ -63,3 +63,8 @@ class ConflictNotFound(NotFound):
 class ConflictClosed(Conflict):
     code = "customer.conflict_closed"
     message = "This identity conflict is already closed."
+
+
+class IdentifyContention(Conflict):
+    code = "customer.identify_contention"
+    message = "Other requests were changing the same identities; retry the call."

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from siyu.core import clock
 from siyu.core.crypto import PiiCipher
 from siyu.customers import conflicts, identity_batch, identity_reads
-from siyu.customers.errors import CustomerErased, NoIdentities
+from siyu.customers.errors import CustomerErased, IdentifyContention, NoIdentities
 from siyu.customers.identity_batch import CUSTOMER as _CUSTOMER
 from siyu.customers.identity_batch import IDENTITY as _IDENTITY
 from siyu.customers.identity_reads import lock_keys
@@ -326,10 +326,11 @@ def identify(
         except (IntegrityError, identity_reads.Retry, OperationalError) as error:
             # A racing writer inserted one of our keys, merged an owner, or (PostgreSQL)
             # a deadlock between row locks was broken: the savepoint is gone, read again.
-            if attempt == MAX_ATTEMPTS or (
-                isinstance(error, OperationalError) and "deadlock" not in str(error).lower()
-            ):
+            if isinstance(error, OperationalError) and "deadlock" not in str(error).lower():
                 raise
+            if attempt == MAX_ATTEMPTS:
+                # Still racing after every retry: the client should simply try again.
+                raise IdentifyContention() from error
     raise AssertionError("unreachable")
 
 
