@@ -391,30 +391,41 @@ def resolve_batch(
     Invalid identities raise the kinds.py errors (use ``validate_identities`` first).
     """
     results: list[Resolution | None] = [None] * len(identity_sets)
-    singles: dict[tuple[str, str, str], list[int]] = {}
+    # Single-identity sets: the first index per key, and later repeats of a key. (Not
+    # a list of indexes per key: that was one more list per event for ~1 repeat.)
+    first: dict[tuple[str, str, str], int] = {}
+    repeats: list[tuple[int, tuple[str, str, str]]] = []
     items: dict[tuple[str, str, str], NormalisedIdentity] = {}
+    normalise_raw = _normalise_raw
     for index, identity_set in enumerate(identity_sets):
         if len(identity_set) != 1:
             full = identify(session, cipher, None, identity_set, None, source=source)
             results[index] = Resolution(full.customer_id, full.created)
             continue
-        normalised, raw = _normalise_raw(cipher, identity_set[0])
-        items.setdefault(raw, normalised)
-        singles.setdefault(raw, []).append(index)
-    if singles:
+        normalised, raw = normalise_raw(cipher, identity_set[0])
+        if raw in first:
+            repeats.append((index, raw))
+        else:
+            first[raw] = index
+            items[raw] = normalised
+    if first:
         now = clock.now()
-        found = identity_batch.bulk_lookup(session, singles)
-        missing = [items[raw] for raw in singles if raw not in found]
-        created = identity_batch.bulk_create(session, missing, now) if missing else {}
         horizon = now - LAST_SEEN_RESOLUTION
+        found = identity_batch.lookup_owners(session, first, horizon)
+        missing = [items[raw] for raw in first if raw not in found]
+        created = identity_batch.bulk_create(session, missing, now) if missing else {}
         identity_batch.touch(
-            session, [row.id for row in found.values() if row.last_seen_at < horizon], now
+            session, [identity_id for identity_id, _, stale in found.values() if stale], now
         )
-        for raw, indexes in singles.items():
-            owner, is_new = created.get(raw) or (int(found[raw].customer_id), False)
-            results[indexes[0]] = Resolution(owner, is_new)
-            for index in indexes[1:]:
-                results[index] = Resolution(owner, False)
+        owners: dict[tuple[str, str, str], int] = {}
+        for raw, index in first.items():
+            hit = found.get(raw)
+            owner, is_new = (hit[1], False) if hit is not None else created[raw]
+            owners[raw] = owner
+            results[index] = Resolution(owner, is_new)
+        # A key seen again in the batch was created (if at all) by its first set.
+        for index, raw in repeats:
+            results[index] = Resolution(owners[raw], False)
     return [result for result in results if result is not None]
 
 
