@@ -14,7 +14,6 @@ from siyu.app import create_app
 from siyu.campaigns.channel_codes import qr
 from siyu.core.migrations import upgrade
 from siyu.core.settings import Settings
-from tests.campaigns.conftest import include_channel_code_routes
 from tests.e2e.conftest import (
     ADMIN_PASSWORD,
     ADMIN_USERNAME,
@@ -39,7 +38,7 @@ def code_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         run_worker=False,
     )
     port = _free_port()
-    app = include_channel_code_routes(create_app(settings, start_worker=False))
+    app = create_app(settings, start_worker=False)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )

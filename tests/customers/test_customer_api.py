@@ -21,7 +21,6 @@ from tests.customers.test_customer_api_helpers import (  # noqa: F401 (fixtures)
     Cast,
     add_events,
     cheap_password_hashing,
-    install_customer_routes,
     make_cast,
 )
 
@@ -30,7 +29,6 @@ pytestmark = pytest.mark.usefixtures("frozen_clock", "cheap_password_hashing")
 
 @pytest.fixture
 def client(api: TestClient) -> TestClient:
-    install_customer_routes(api.app)  # type: ignore[arg-type]
     return api
 
 

@@ -1,8 +1,6 @@
 """Shared set-up for the customer 360 tests (no tests here).
 
-Until siyu/app.py includes the customer routers, ``install_customer_routes`` adds
-them to a test app, ahead of the console's "planned section" page for
-/console/customers, and leaves them alone once the app has them already.
+Cheap password hashing for speed, and the cast of staff and customers the tests use.
 """
 
 from __future__ import annotations
@@ -12,48 +10,17 @@ from datetime import datetime, timedelta
 
 import pytest
 from argon2 import PasswordHasher
-from fastapi import FastAPI
-from fastapi.routing import APIRoute
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from siyu.core import clock, security
-from siyu.customers import api as customer_api
 from siyu.customers.identify import IdentityInput
 from siyu.models.customer import Customer
 from siyu.models.outbox import OutboxEvent
 from siyu.models.staff import AuditLog, Role, Staff
 from siyu.models.tracking import TrackedEvent
-from siyu.web.console import conflicts_pages, customers_pages, sidebar_pages
 from tests.customers.factories import make_cipher, make_customer
 from tests.factories import make_staff, make_token
-
-ROUTERS = (
-    customer_api.router,
-    conflicts_pages.router,
-    customers_pages.router,
-    sidebar_pages.router,
-)
-_MODULES = frozenset(
-    module.__name__ for module in (customer_api, conflicts_pages, customers_pages, sidebar_pages)
-)
-
-
-def install_customer_routes(app: FastAPI) -> None:
-    present = {
-        (route.path, frozenset(route.methods or ()))
-        for route in app.router.routes
-        if isinstance(route, APIRoute) and route.endpoint.__module__ in _MODULES
-    }
-    if present:
-        return
-    before = len(app.router.routes)
-    for router in ROUTERS:
-        app.include_router(router)
-    # Ahead of the console's "planned section" page, which also answers /console/customers.
-    added = app.router.routes[before:]
-    del app.router.routes[before:]
-    app.router.routes[0:0] = added
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from tests.customers.test_customer_api_helpers import (  # noqa: F401 (fixtures)
     add_events,
     audit_rows,
     cheap_password_hashing,
-    install_customer_routes,
     make_cast,
 )
 from tests.factories import DEFAULT_PASSWORD
@@ -27,7 +26,6 @@ pytestmark = pytest.mark.usefixtures("frozen_clock", "cheap_password_hashing")
 
 @pytest.fixture
 def client(api: TestClient) -> TestClient:
-    install_customer_routes(api.app)  # type: ignore[arg-type]
     return api
 
 

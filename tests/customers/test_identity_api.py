@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,7 +12,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from siyu.core.db import transaction
 from siyu.core.settings import Settings
 from siyu.customers.identify import IdentityInput
-from siyu.customers.identity_api import router
 from siyu.models.customer import Customer, CustomerIdentity, IdentityConflict
 from siyu.models.staff import AuditLog, Role
 from tests.customers.factories import make_cipher, make_customer
@@ -30,35 +27,9 @@ BODY = {
 }
 
 
-def _with_router(app: FastAPI) -> FastAPI:
-    if not any(getattr(route, "path", "") == "/api/v1/identify" for route in app.routes):
-        app.include_router(router)
-    return app
-
-
 @pytest.fixture
-def client(test_settings: Settings, session: Session) -> Iterator[TestClient]:
-    """Like the shared `api` fixture, with this router included if the app lacks it."""
-    from siyu.app import create_app
-    from siyu.core.http import get_session
-
-    app = _with_router(create_app(test_settings, start_worker=False))
-
-    def shared_session() -> Iterator[Session]:
-        nested = session.begin_nested()
-        try:
-            yield session
-            session.flush()
-            if nested.is_active:
-                nested.commit()
-        except BaseException:
-            if nested.is_active:
-                nested.rollback()
-            raise
-
-    app.dependency_overrides[get_session] = shared_session
-    with TestClient(app, raise_server_exceptions=False) as test_client:
-        yield test_client
+def client(api: TestClient) -> TestClient:
+    return api
 
 
 def bearer(session: Session, *roles: Role) -> dict[str, str]:
@@ -238,7 +209,7 @@ def test_conflict_row_committed_through_the_real_request(
             identities=[IdentityInput("unionid", "u1"), IdentityInput("phone", "13900001111")],
         )
         headers = bearer(session, Role.OPERATOR)
-    app = _with_router(create_app(test_settings, start_worker=False))
+    app = create_app(test_settings, start_worker=False)
     body = {
         "identities": [
             {"kind": "unionid", "value": "u1"},

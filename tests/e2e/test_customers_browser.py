@@ -27,7 +27,6 @@ from siyu.models.tracking import TrackedEvent
 from siyu.staff import service as staff_service
 from siyu.staff.principal import command_line_principal
 from tests.customers.factories import make_customer
-from tests.customers.test_customer_api_helpers import install_customer_routes
 from tests.e2e.conftest import LiveServer, _free_port
 from tests.e2e.test_console_browser import screenshot, sign_in
 
@@ -85,7 +84,6 @@ def customer_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSe
         database_url=database_url, data_dir=data_dir, secret_key=SECRET, run_worker=False
     )
     app = create_app(settings, start_worker=False)
-    install_customer_routes(app)
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")

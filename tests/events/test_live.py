@@ -25,7 +25,6 @@ from siyu.customers import sessions
 from siyu.models.customer import Customer, CustomerIdentity
 from siyu.models.staff import Role
 from siyu.models.tracking import TrackedEvent
-from tests.events.conftest import include_tracking_routers
 from tests.events.factories import make_event
 from tests.factories import make_staff, make_token
 
@@ -45,7 +44,6 @@ def test_events_are_visible_to_another_connection_right_after_200(
         run_worker=False,
     )
     app = create_app(settings, start_worker=False)
-    include_tracking_routers(app)
     with TestClient(app) as client:
         response = client.post(
             "/api/v1/track",
@@ -90,7 +88,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
         run_worker=False,
     )
     app: FastAPI = create_app(settings, start_worker=False)
-    include_tracking_routers(app)
 
     @app.get("/tracker-test/{mode}", response_class=HTMLResponse)
     def tracker_page(mode: str, token: str = "") -> str:
