@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 
 from siyu.app import create_app
 from siyu.campaigns.channel_codes import qr
@@ -18,9 +15,9 @@ from tests.e2e.conftest import (
     ADMIN_PASSWORD,
     ADMIN_USERNAME,
     LiveServer,
-    _free_port,
     _seed,
 )
+from tests.live import serve
 
 pytestmark = pytest.mark.e2e
 
@@ -37,23 +34,9 @@ def code_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         secret_key="e2e-" + "c" * 40,
         run_worker=False,
     )
-    port = _free_port()
     app = create_app(settings, start_worker=False)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, name="channel-code-e2e", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the live server did not start")
-        time.sleep(0.05)
-    try:
-        yield LiveServer(f"http://127.0.0.1:{port}", settings)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve(app) as base_url:
+        yield LiveServer(base_url, settings)
 
 
 def test_create_a_code_and_see_its_qr(page: Any, code_server: LiveServer) -> None:  # noqa: F811

@@ -7,14 +7,10 @@ chart has bars). The browser is /usr/bin/chromium, never a downloaded one.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-import uvicorn
 
 from siyu.app import create_app
 from siyu.core import jobs
@@ -23,6 +19,7 @@ from siyu.core.migrations import upgrade
 from siyu.core.settings import Settings
 from siyu.staff import service as staff_service
 from siyu.staff.principal import command_line_principal
+from tests.live import serve
 
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "admin-password-1"
@@ -36,12 +33,6 @@ class LiveServer:
 
     def url(self, path: str) -> str:
         return self.base_url + path
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _seed(database_url: str) -> None:
@@ -77,24 +68,5 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         secret_key="e2e-" + "k" * 40,
         run_worker=False,
     )
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(settings, start_worker=False),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="siyu-e2e-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the live server did not start")
-        time.sleep(0.05)
-    try:
-        yield LiveServer(f"http://127.0.0.1:{port}", settings)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve(create_app(settings, start_worker=False), name="siyu-e2e-server") as base_url:
+        yield LiveServer(base_url, settings)

@@ -7,14 +7,11 @@ installed, so it works whether or not the app already includes them.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-import uvicorn
 
 from siyu.app import create_app
 from siyu.core import clock
@@ -27,8 +24,9 @@ from siyu.models.tracking import TrackedEvent
 from siyu.staff import service as staff_service
 from siyu.staff.principal import command_line_principal
 from tests.customers.factories import make_customer
-from tests.e2e.conftest import LiveServer, _free_port
+from tests.e2e.conftest import LiveServer
 from tests.e2e.test_console_browser import screenshot, sign_in
+from tests.live import serve
 
 pytestmark = pytest.mark.e2e
 
@@ -84,22 +82,8 @@ def customer_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSe
         database_url=database_url, data_dir=data_dir, secret_key=SECRET, run_worker=False
     )
     app = create_app(settings, start_worker=False)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, name="siyu-e2e-customers", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the live server did not start")
-        time.sleep(0.05)
-    try:
-        yield LiveServer(f"http://127.0.0.1:{port}", settings)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve(app) as base_url:
+        yield LiveServer(base_url, settings)
 
 
 def test_operator_finds_a_customer_by_phone_and_sees_it_masked(

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.testclient import TestClient
@@ -27,6 +24,7 @@ from siyu.models.staff import Role
 from siyu.models.tracking import TrackedEvent
 from tests.events.factories import make_event
 from tests.factories import make_staff, make_token
+from tests.live import serve
 
 
 def test_events_are_visible_to_another_connection_right_after_200(
@@ -63,12 +61,6 @@ def test_events_are_visible_to_another_connection_right_after_200(
     assert found == "durable-1"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 TEST_PAGE = """<!doctype html><html><head><title>tracker test</title>
 <script src="/static/siyu-track.js"></script></head><body>
 <script>siyu.init({endpoint: "", touchpoint: "h5", flushIntervalMs: %(interval)d,
@@ -98,22 +90,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
             "token": f', sessionToken: "{token}"' if token else "",
         }
 
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the live server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", database_url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve(app) as base_url:
+        yield base_url, database_url
 
 
 def _events(database_url: str) -> list[TrackedEvent]:
