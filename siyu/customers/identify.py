@@ -27,6 +27,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -349,13 +351,13 @@ def link_staff(
     A repeat keeps the earliest ``added_at`` (and its state) and clears ``removed_at``
     when the contact was added back.
     """
-    link = session.scalar(
-        select(CustomerStaffLink).where(
-            CustomerStaffLink.customer_id == customer_id, CustomerStaffLink.staff_id == staff_id
-        )
-    )
-    if link is None:
-        link = CustomerStaffLink(
+    # Insert-or-nothing first: two WeCom add callbacks for the same pair may race, and a
+    # read-then-insert would let the loser fail on the (customer_id, staff_id) key.
+    dialect = session.get_bind().dialect.name
+    insert_for = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(
+        insert_for(CustomerStaffLink)
+        .values(
             customer_id=customer_id,
             staff_id=staff_id,
             corp_id=corp_id,
@@ -363,14 +365,19 @@ def link_staff(
             state=state[:30] if state else None,
             added_at=added_at,
         )
-        session.add(link)
-    else:
-        if added_at < link.added_at:
-            link.added_at = added_at
-            link.state = state[:30] if state else link.state
-        link.external_userid = external_userid or link.external_userid
-        link.corp_id = corp_id or link.corp_id
-        link.removed_at = None
+        .on_conflict_do_nothing(index_elements=["customer_id", "staff_id"])
+    )
+    link = session.scalars(
+        select(CustomerStaffLink)
+        .where(CustomerStaffLink.customer_id == customer_id, CustomerStaffLink.staff_id == staff_id)
+        .execution_options(populate_existing=True)
+    ).one()
+    if added_at < link.added_at:
+        link.added_at = added_at
+        link.state = state[:30] if state else link.state
+    link.external_userid = external_userid or link.external_userid
+    link.corp_id = corp_id or link.corp_id
+    link.removed_at = None
     session.flush()
     return link
 

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from siyu.core import clock
 from siyu.core.db import transaction
-from siyu.customers.identify import IdentityInput, identify, resolve_batch
-from siyu.models.customer import Customer, CustomerIdentity, CustomerStatus
-from tests.customers.factories import make_cipher
+from siyu.customers.identify import IdentityInput, identify, link_staff, resolve_batch
+from siyu.models.customer import (
+    Customer,
+    CustomerIdentity,
+    CustomerStaffLink,
+    CustomerStatus,
+)
+from siyu.models.staff import Role
+from tests.customers.factories import make_cipher, make_customer
+from tests.factories import make_staff
 
 cipher = make_cipher()
 KEYS = [
@@ -89,3 +98,36 @@ def test_concurrent_batches_create_each_key_once(session_factory: sessionmaker[S
         assert session.scalar(select(func.count()).select_from(CustomerIdentity)) == 50
         # Customers made by a batch that lost a key race were removed again.
         assert session.scalar(select(func.count()).select_from(Customer)) == 50
+
+
+def test_concurrent_wecom_adds_of_one_pair_make_one_link(
+    session_factory: sessionmaker[Session],
+) -> None:
+    with transaction(session_factory) as setup:
+        staff_id = make_staff(setup, roles=[Role.GUIDE]).id
+        customer_id = make_customer(
+            setup, make_cipher(), identities=[IdentityInput("unionid", "u-pair")]
+        ).id
+    moment = clock.now()
+
+    def add(offset: int) -> Callable[[], None]:
+        def call() -> None:
+            with transaction(session_factory) as session:
+                link_staff(
+                    session,
+                    customer_id,
+                    staff_id,
+                    corp_id="corp",
+                    external_userid="wm-pair",
+                    state=f"code{offset}",
+                    added_at=moment + timedelta(seconds=offset),
+                )
+
+        return call
+
+    assert _run_all([add(offset) for offset in range(8)]) == []
+    with session_factory() as session:
+        links = session.scalars(select(CustomerStaffLink)).all()
+    assert len(links) == 1
+    # The earliest add wins, whichever thread got there first.
+    assert (links[0].added_at, links[0].state) == (moment, "code0")
