@@ -20,11 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
-from typing import cast as type_cast
 
 from sqlalchemy import (
     ColumnElement,
-    CursorResult,
     Integer,
     cast,
     delete,
@@ -37,7 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from siyu.core import clock
-from siyu.core.db import transaction
+from siyu.core.db import rowcount, transaction
 from siyu.core.notify import request_wake
 from siyu.core.outbox import (
     NAME_MAX_LENGTH,
@@ -152,10 +150,6 @@ def enqueue(
         insert(Job).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
     )
     return session.scalars(select(Job).where(Job.idempotency_key == idempotency_key)).one()
-
-
-def _rowcount(result: Any) -> int:
-    return type_cast(CursorResult[Any], result).rowcount
 
 
 @dataclass(frozen=True)
@@ -323,7 +317,7 @@ class JobRunner:
                     locked_until=None,
                 )
             )
-            if _rowcount(result) != 1:
+            if rowcount(result) != 1:
                 session.rollback()
                 logger.warning("job %s was taken over by another worker; rolled back", job.id)
                 return False
@@ -370,10 +364,19 @@ def retry_dead(session: Session, job_id: int) -> bool:
         .where(Job.id == job_id, Job.status == JobStatus.DEAD)
         .values(status=JobStatus.QUEUED, attempts=0, run_at=clock.now(), finished_at=None)
     )
-    if _rowcount(result) != 1:
+    if rowcount(result) != 1:
         return False
     request_wake(session)
     return True
+
+
+def dead_jobs(session: Session, *, limit: int = 50) -> list[Job]:
+    """The newest dead-lettered jobs, for an operator to read and retry."""
+    return list(
+        session.scalars(
+            select(Job).where(Job.status == JobStatus.DEAD).order_by(Job.id.desc()).limit(limit)
+        )
+    )
 
 
 def job_stats(session: Session) -> dict[str, int]:

@@ -14,6 +14,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from siyu.core import clock, jobs, outbox
+from siyu.core.db import rowcount
 from siyu.models.job import Job, JobStatus
 from siyu.models.staff import ConsoleSession, LoginThrottle
 
@@ -59,9 +60,9 @@ def purge(session: Session, *, now: datetime) -> dict[str, int]:
     )
     return {
         "outbox_events": events,
-        "jobs": getattr(finished_jobs, "rowcount", 0),
-        "console_sessions": getattr(sessions, "rowcount", 0),
-        "login_throttles": getattr(throttles, "rowcount", 0),
+        "jobs": rowcount(finished_jobs),
+        "console_sessions": rowcount(sessions),
+        "login_throttles": rowcount(throttles),
     }
 
 

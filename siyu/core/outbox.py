@@ -23,13 +23,13 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
-from sqlalchemy import CursorResult, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from siyu.core import clock
-from siyu.core.db import transaction
+from siyu.core.db import rowcount, transaction
 from siyu.core.notify import request_wake
 from siyu.models.outbox import OutboxEvent, OutboxStatus, ProcessedEvent
 
@@ -193,10 +193,6 @@ class BatchOutcome:
     dead: int = 0
 
 
-def _rowcount(result: Any) -> int:
-    return cast(CursorResult[Any], result).rowcount
-
-
 class Dispatcher:
     """Delivers pending events to the handlers of ``registry`` in batches.
 
@@ -358,10 +354,22 @@ def redeliver(session: Session, event_id: str) -> bool:
         .where(OutboxEvent.event_id == event_id, OutboxEvent.status == OutboxStatus.DEAD)
         .values(status=OutboxStatus.PENDING, attempts=0, available_at=clock.now())
     )
-    if _rowcount(result) != 1:
+    if rowcount(result) != 1:
         return False
     request_wake(session)
     return True
+
+
+def dead_events(session: Session, *, limit: int = 50) -> list[OutboxEvent]:
+    """The newest dead-lettered events, for an operator to read and redeliver."""
+    return list(
+        session.scalars(
+            select(OutboxEvent)
+            .where(OutboxEvent.status == OutboxStatus.DEAD)
+            .order_by(OutboxEvent.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def outbox_stats(session: Session) -> dict[str, int]:
@@ -391,4 +399,4 @@ def purge_dispatched(session: Session, *, before: datetime) -> int:
         .where(OutboxEvent.status == OutboxStatus.DONE, OutboxEvent.dispatched_at < before)
         .execution_options(synchronize_session=False)
     )
-    return _rowcount(result)
+    return rowcount(result)

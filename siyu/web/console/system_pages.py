@@ -6,13 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from siyu.core import jobs, outbox
 from siyu.core.http import SessionDep
-from siyu.models.job import Job, JobStatus
-from siyu.models.outbox import OutboxEvent, OutboxStatus
+from siyu.models.job import JobStatus
+from siyu.models.outbox import OutboxStatus
 from siyu.staff.permissions import Permission
 from siyu.web.console.deps import ConsolePage, page_requiring
 
@@ -24,26 +22,6 @@ SystemPage = Annotated[ConsolePage, Depends(page_requiring(Permission.SYSTEM_MAN
 DEAD_LIST_LIMIT = 50
 
 
-def dead_jobs(session: Session, *, limit: int = DEAD_LIST_LIMIT) -> list[Job]:
-    # The jobs module has no listing yet; this read is the console's own, never a write.
-    return list(
-        session.scalars(
-            select(Job).where(Job.status == JobStatus.DEAD).order_by(Job.id.desc()).limit(limit)
-        )
-    )
-
-
-def dead_events(session: Session, *, limit: int = DEAD_LIST_LIMIT) -> list[OutboxEvent]:
-    return list(
-        session.scalars(
-            select(OutboxEvent)
-            .where(OutboxEvent.status == OutboxStatus.DEAD)
-            .order_by(OutboxEvent.id.desc())
-            .limit(limit)
-        )
-    )
-
-
 @router.get("/console/system")
 def system_status(page: SystemPage, session: SessionDep) -> HTMLResponse:
     job_counts = jobs.job_stats(session)
@@ -53,7 +31,7 @@ def system_status(page: SystemPage, session: SessionDep) -> HTMLResponse:
         active="system",
         job_counts=[(status.value, job_counts.get(status.value, 0)) for status in JobStatus],
         event_counts=[(status.value, event_counts.get(status.value, 0)) for status in OutboxStatus],
-        dead_jobs=dead_jobs(session),
-        dead_events=dead_events(session),
+        dead_jobs=jobs.dead_jobs(session, limit=DEAD_LIST_LIMIT),
+        dead_events=outbox.dead_events(session, limit=DEAD_LIST_LIMIT),
         dead_limit=DEAD_LIST_LIMIT,
     )
