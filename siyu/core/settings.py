@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = Field(default=15, ge=1)
     # Per-IP login attempts per minute (Redis-backed when SIYU_REDIS_URL is set).
     login_rate_per_minute: int = Field(default=30, ge=1)
+    # Tracked events: how far in the future (phone clocks drift) and how old an
+    # occurred_at may be; older history is an import, not tracking (docs/events.md).
+    track_future_tolerance_seconds: int = Field(default=600, ge=0)
+    track_max_age_days: int = Field(default=30, ge=1)
     # Run a job/outbox worker inside `siyu serve`.
     run_worker: bool = True
     # Where the console's npm packages (htmx, echarts) were installed.

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from siyu.core.settings import Settings
 from siyu.customers.identify import IdentityInput
 from siyu.events import errors
 from siyu.events.catalogue import EVENT_TYPES, TOUCHPOINTS, is_known_type
@@ -43,16 +44,10 @@ class IngestPolicy:
     max_age: timedelta = timedelta(days=30)
 
     @classmethod
-    def from_settings(cls, settings: object) -> IngestPolicy:
-        # Settings fields are optional: siyu.core.settings may add
-        # track_future_tolerance_seconds / track_max_age_days; until then the defaults hold.
-        tolerance = getattr(settings, "track_future_tolerance_seconds", None)
-        max_age = getattr(settings, "track_max_age_days", None)
+    def from_settings(cls, settings: Settings) -> IngestPolicy:
         return cls(
-            future_tolerance=timedelta(seconds=tolerance)
-            if isinstance(tolerance, int)
-            else cls.future_tolerance,
-            max_age=timedelta(days=max_age) if isinstance(max_age, int) else cls.max_age,
+            future_tolerance=timedelta(seconds=settings.track_future_tolerance_seconds),
+            max_age=timedelta(days=settings.track_max_age_days),
         )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from siyu.core.settings import Settings
 from siyu.events.validate import CheckedEvent, IngestPolicy, Rejection, check_event
 from tests.events.factories import make_event
 
@@ -118,12 +119,13 @@ def test_identities_are_not_needed_for_a_session_customer() -> None:
     assert isinstance(check(raw, need_identities=False), CheckedEvent)
 
 
-def test_policy_from_settings_reads_optional_fields() -> None:
-    class Configured:
-        track_future_tolerance_seconds = 60
-        track_max_age_days = 7
-
-    assert IngestPolicy.from_settings(Configured()) == IngestPolicy(
+def test_policy_comes_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIYU_TRACK_FUTURE_TOLERANCE_SECONDS", "60")
+    monkeypatch.setenv("SIYU_TRACK_MAX_AGE_DAYS", "7")
+    assert IngestPolicy.from_settings(Settings(_env_file=None)) == IngestPolicy(  # type: ignore[call-arg]
         future_tolerance=timedelta(seconds=60), max_age=timedelta(days=7)
     )
-    assert IngestPolicy.from_settings(object()) == IngestPolicy()
+    # The defaults of Settings and of IngestPolicy are the same policy.
+    monkeypatch.delenv("SIYU_TRACK_FUTURE_TOLERANCE_SECONDS")
+    monkeypatch.delenv("SIYU_TRACK_MAX_AGE_DAYS")
+    assert IngestPolicy.from_settings(Settings(_env_file=None)) == IngestPolicy()  # type: ignore[call-arg]
