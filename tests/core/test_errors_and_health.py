@@ -7,10 +7,13 @@ from pathlib import Path
 import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from siyu.app import create_app
 from siyu.core.errors import SiyuError
 from siyu.core.settings import Settings
+from siyu.models.staff import Role
+from tests.factories import make_staff, make_token
 
 
 def test_unknown_api_route_is_404_json(api: TestClient) -> None:
@@ -43,11 +46,15 @@ def test_streamed_oversized_body_is_413(api: TestClient, test_settings: Settings
     assert response.status_code == 413
 
 
-def test_malformed_json_is_422_not_500(api: TestClient) -> None:
+def test_malformed_json_is_422_not_500(api: TestClient, session: Session) -> None:
+    token = make_token(session, make_staff(session, roles=[Role.ADMIN]))
     response = api.post(
-        "/api/v1/staff", content=b"{not json", headers={"Content-Type": "application/json"}
+        "/api/v1/staff",
+        content=b"{not json",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
     )
-    assert response.status_code in (401, 422)  # auth is checked first for anonymous callers
+    assert response.status_code == 422
+    assert response.json()["code"] == "request.invalid"
 
 
 def _app_with_failing_routes(tmp_path: Path) -> TestClient:
