@@ -2,51 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from siyu.app import create_app
 from siyu.campaigns.channel_codes import qr
-from siyu.core.migrations import upgrade
-from siyu.core.settings import Settings
 from tests.e2e.conftest import (
     ADMIN_PASSWORD,
     ADMIN_USERNAME,
     LiveServer,
-    _seed,
 )
-from tests.live import serve
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def code_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    data_dir = tmp_path_factory.mktemp("e2e-channel-codes")
-    database_url = f"sqlite:///{data_dir / 'siyu.db'}"
-    upgrade(database_url)
-    _seed(database_url)
-    settings = Settings(
-        database_url=database_url,
-        data_dir=data_dir,
-        secret_key="e2e-" + "c" * 40,
-        run_worker=False,
-    )
-    app = create_app(settings, start_worker=False)
-    with serve(app) as base_url:
-        yield LiveServer(base_url, settings)
-
-
-def test_create_a_code_and_see_its_qr(page: Any, code_server: LiveServer) -> None:  # noqa: F811
-    page.goto(code_server.url("/console/login"))
+def test_create_a_code_and_see_its_qr(page: Any, live_server: LiveServer) -> None:
+    page.goto(live_server.url("/console/login"))
     page.fill("input[name=username]", ADMIN_USERNAME)
     page.fill("input[name=password]", ADMIN_PASSWORD)
     page.click("#login-form button[type=submit]")
-    page.wait_for_url(code_server.url("/console"))
+    page.wait_for_url(live_server.url("/console"))
 
-    page.goto(code_server.url("/console/channel-codes"))
+    page.goto(live_server.url("/console/channel-codes"))
     assert page.locator("#channel-codes-empty").count() == 1
     page.fill("#create-channel-code-form input[name=name]", "门店收银台海报")
     page.select_option("#create-channel-code-form select[name=kind]", "store_poster")
@@ -56,13 +33,13 @@ def test_create_a_code_and_see_its_qr(page: Any, code_server: LiveServer) -> Non
 
     page.wait_for_url("**/console/channel-codes/*?created=1")
     assert page.locator("h1").inner_text() == "门店收银台海报"
-    assert page.locator("#channel-code-short-url").inner_text() == code_server.url("/c/store-till")
+    assert page.locator("#channel-code-short-url").inner_text() == live_server.url("/c/store-till")
     qr_image = page.locator("#channel-code-qr")
     qr_image.wait_for(state="visible")
     page.wait_for_function("document.querySelector('#channel-code-qr').complete")
     natural_width = page.evaluate("document.querySelector('#channel-code-qr').naturalWidth")
     # The image really decoded: segno's symbol for the short URL, 8 px a module.
-    assert natural_width == qr.side_in_pixels(code_server.url("/c/store-till"), scale=8)
+    assert natural_width == qr.side_in_pixels(live_server.url("/c/store-till"), scale=8)
     assert natural_width > 200
     poster_width = page.evaluate(
         "new Promise(r => { const i = document.querySelector('#channel-code-poster');"
