@@ -6,9 +6,7 @@ import itertools
 
 from sqlalchemy.orm import Session
 
-from siyu.core import clock
 from siyu.models.channel_code import ChannelCode, ChannelCodeKind
-from siyu.models.customer import Customer
 
 _sequence = itertools.count(1)
 
@@ -42,15 +40,3 @@ def make_channel_code(
     session.add(channel_code)
     session.flush()
     return channel_code
-
-
-def make_plain_customer(
-    session: Session, *, guide_id: int | None = None, store_id: int | None = None
-) -> Customer:
-    now = clock.now()
-    customer = Customer(
-        guide_id=guide_id, store_id=store_id, consent={}, created_at=now, updated_at=now
-    )
-    session.add(customer)
-    session.flush()
-    return customer

@@ -17,7 +17,8 @@ from siyu.core.db import transaction
 from siyu.models.channel_code import ChannelCodeVisit
 from siyu.models.customer import Customer, CustomerStaffLink, CustomerTag, Tag
 from siyu.models.staff import Role
-from tests.campaigns.factories import make_channel_code, make_plain_customer
+from tests.campaigns.factories import make_channel_code
+from tests.customers.factories import make_cipher, make_customer
 from tests.factories import make_staff
 
 
@@ -68,7 +69,7 @@ def test_first_touch_is_never_overwritten_and_last_touch_only_moves_forward(
 ) -> None:
     first = make_channel_code(session, code="first-code")
     second = make_channel_code(session, code="second-code")
-    customer = make_plain_customer(session)
+    customer = make_customer(session, make_cipher())
 
     attribution.apply_touches(session, [touch(customer, first.id, minutes=10, new=True)])
     session.refresh(customer)
@@ -102,7 +103,7 @@ def test_a_batch_uses_its_earliest_touch_as_first_and_latest_as_last(
 ) -> None:
     early = make_channel_code(session, code="batch-early")
     late = make_channel_code(session, code="batch-late")
-    customer = make_plain_customer(session)
+    customer = make_customer(session, make_cipher())
 
     # Out of order on purpose: the batch is not sorted by time.
     attribution.apply_touches(
@@ -118,8 +119,8 @@ def test_guide_and_store_are_assigned_only_when_empty(session: Session) -> None:
     guide = make_staff(session, roles=[Role.GUIDE])
     other_guide = make_staff(session, roles=[Role.GUIDE])
     code = make_channel_code(session, code="guide-code", guide_id=guide.id, store_id=3)
-    unowned = make_plain_customer(session)
-    owned = make_plain_customer(session, guide_id=other_guide.id, store_id=9)
+    unowned = make_customer(session, make_cipher())
+    owned = make_customer(session, make_cipher(), guide_id=other_guide.id, store_id=9)
 
     attribution.apply_touches(session, [touch(unowned, code.id), touch(owned, code.id)])
 
@@ -131,7 +132,7 @@ def test_guide_and_store_are_assigned_only_when_empty(session: Session) -> None:
 
 def test_tags_are_created_once_and_applied_once(session: Session) -> None:
     code = make_channel_code(session, code="tag-code", tag_names=["小红书", "兴趣:护肤"])
-    customer = make_plain_customer(session)
+    customer = make_customer(session, make_cipher())
 
     attribution.apply_touches(session, [touch(customer, code.id), touch(customer, code.id)])
     attribution.apply_touches(session, [touch(customer, code.id, minutes=1)])
@@ -150,7 +151,7 @@ def test_tags_are_created_once_and_applied_once(session: Session) -> None:
 
 
 def test_touches_for_unknown_code_ids_are_ignored(session: Session) -> None:
-    customer = make_plain_customer(session)
+    customer = make_customer(session, make_cipher())
     attribution.apply_touches(session, [touch(customer, 987654321)])
     session.refresh(customer)
     assert customer.first_touch_at is None
@@ -160,7 +161,7 @@ def test_touches_for_unknown_code_ids_are_ignored(session: Session) -> None:
 def test_record_wecom_add_links_staff_and_attributes_a_known_state(session: Session) -> None:
     guide = make_staff(session, roles=[Role.GUIDE])
     code = make_channel_code(session, code="wecom-state", tag_names=["企微"])
-    customer = make_plain_customer(session)
+    customer = make_customer(session, make_cipher())
 
     added = attribution.record_wecom_add(
         session,
@@ -202,7 +203,7 @@ def test_stats_count_scans_new_returning_and_wecom_adds_in_a_range(
 ) -> None:
     code = make_channel_code(session, code="stats-code")
     other = make_channel_code(session, code="stats-other")
-    new_one, new_two, returning = (make_plain_customer(session) for _ in range(3))
+    new_one, new_two, returning = (make_customer(session, make_cipher()) for _ in range(3))
     for minutes in (0, 1, 2):
         code_service.record_scan(session, code, at=clock.now() + timedelta(minutes=minutes))
     attribution.apply_touches(
@@ -264,7 +265,7 @@ def test_concurrent_touches_of_one_new_customer_set_one_first_touch(
         guide_b = make_staff(setup, roles=[Role.GUIDE])
         code_a = make_channel_code(setup, code="race-a", guide_id=guide_a.id, tag_names=["同标签"])
         code_b = make_channel_code(setup, code="race-b", guide_id=guide_b.id, tag_names=["同标签"])
-        customer = make_plain_customer(setup)
+        customer = make_customer(setup, make_cipher())
         ids = (customer.id, code_a.id, code_b.id, guide_a.id, guide_b.id)
     customer_id, code_a_id, code_b_id, guide_a_id, guide_b_id = ids
     at = clock.now()
