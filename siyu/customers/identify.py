@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -35,7 +35,12 @@ from sqlalchemy.orm import Session
 from siyu.core import clock
 from siyu.core.crypto import PiiCipher
 from siyu.customers import conflicts, identity_batch, identity_reads
-from siyu.customers.errors import CustomerErased, IdentifyContention, NoIdentities
+from siyu.customers.errors import (
+    CustomerErased,
+    CustomerNotFound,
+    IdentifyContention,
+    NoIdentities,
+)
 from siyu.customers.identity_batch import CUSTOMER as _CUSTOMER
 from siyu.customers.identity_batch import IDENTITY as _IDENTITY
 from siyu.customers.identity_reads import lock_keys
@@ -55,6 +60,7 @@ from siyu.models.customer import (
 )
 from siyu.staff import audit
 from siyu.staff.principal import Principal
+from siyu.staff.scope import ScopeKind, scope_for, scoped
 
 # last_seen_at is a coarse activity signal: writing it on every call would turn every
 # read-only identify into a write.
@@ -324,7 +330,7 @@ def identify(
     identity_reads.lock_keys(session, [item.key for item in items])
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            return _identify_once(session, cipher, actor, items, traits, source)
+            result = _identify_once(session, cipher, actor, items, traits, source)
         except (IntegrityError, identity_reads.Retry, OperationalError) as error:
             # A racing writer inserted one of our keys, merged an owner, or (PostgreSQL)
             # a deadlock between row locks was broken: the savepoint is gone, read again.
@@ -333,7 +339,41 @@ def identify(
             if attempt == MAX_ATTEMPTS:
                 # Still racing after every retry: the client should simply try again.
                 raise IdentifyContention() from error
+            continue
+        if actor is not None:
+            _keep_in_caller_scope(session, actor, result.customer_id, result.created)
+        return result
     raise AssertionError("unreachable")
+
+
+def _keep_in_caller_scope(
+    session: Session, principal: Principal, customer_id: int, created: bool
+) -> None:
+    """Guides and store managers identify within their own book of customers.
+
+    A customer they create is assigned to them (guide) or their store; resolving to a
+    customer outside their scope fails as not found, and the whole call rolls back.
+    Brand-wide staff and integration callers are not restricted.
+    """
+    scope = scope_for(principal)
+    if scope.kind not in (ScopeKind.OWN, ScopeKind.STORE):
+        return
+    if created:
+        values = (
+            {"guide_id": scope.staff_id, "store_id": scope.store_id}
+            if scope.kind is ScopeKind.OWN
+            else {"store_id": scope.store_id}
+        )
+        session.execute(
+            update(Customer).where(Customer.id == customer_id).values(values),
+            execution_options={"synchronize_session": False},
+        )
+        return
+    visible = session.scalar(
+        scoped(select(Customer.id), Customer, principal).where(Customer.id == customer_id)
+    )
+    if visible is None:
+        raise CustomerNotFound()
 
 
 def link_staff(
@@ -367,17 +407,31 @@ def link_staff(
         )
         .on_conflict_do_nothing(index_elements=["customer_id", "staff_id"])
     )
+    pair = (CustomerStaffLink.customer_id == customer_id, CustomerStaffLink.staff_id == staff_id)
+    # Conditional updates, not read-modify-write: under concurrent adds the earliest
+    # added_at must win whichever transaction commits last.
+    session.execute(
+        update(CustomerStaffLink)
+        .where(*pair, CustomerStaffLink.added_at > added_at)
+        .values(
+            added_at=added_at,
+            state=func.coalesce(state[:30] if state else None, CustomerStaffLink.state),
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    session.execute(
+        update(CustomerStaffLink)
+        .where(*pair)
+        .values(
+            external_userid=func.coalesce(external_userid, CustomerStaffLink.external_userid),
+            corp_id=corp_id or CustomerStaffLink.corp_id,
+            removed_at=None,
+        ),
+        execution_options={"synchronize_session": False},
+    )
     link = session.scalars(
-        select(CustomerStaffLink)
-        .where(CustomerStaffLink.customer_id == customer_id, CustomerStaffLink.staff_id == staff_id)
-        .execution_options(populate_existing=True)
+        select(CustomerStaffLink).where(*pair).execution_options(populate_existing=True)
     ).one()
-    if added_at < link.added_at:
-        link.added_at = added_at
-        link.state = state[:30] if state else link.state
-    link.external_userid = external_userid or link.external_userid
-    link.corp_id = corp_id or link.corp_id
-    link.removed_at = None
     session.flush()
     return link
 

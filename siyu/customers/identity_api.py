@@ -5,53 +5,20 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy import select, update
 
 from siyu.core.http import PiiDep, SessionDep
 from siyu.customers import conflicts
-from siyu.customers.errors import CustomerNotFound
 from siyu.customers.identify import identify
 from siyu.customers.identity_schemas import ConflictClose, ConflictOut, IdentifyIn, IdentifyOut
-from siyu.models.customer import ConflictStatus, Customer
+from siyu.models.customer import ConflictStatus
 from siyu.staff.auth import require
 from siyu.staff.permissions import Permission
 from siyu.staff.principal import Principal
-from siyu.staff.scope import ScopeKind, scope_for, scoped
 
 router = APIRouter(prefix="/api/v1", tags=["customers"])
 
 Writer = Annotated[Principal, Depends(require(Permission.CUSTOMERS_WRITE))]
 Reader = Annotated[Principal, Depends(require(Permission.CUSTOMERS_READ))]
-
-
-def _keep_in_scope(
-    session: SessionDep, principal: Principal, customer_id: int, created: bool
-) -> None:
-    """Guides and store managers identify within their own book of customers.
-
-    A customer they create is assigned to them (guide) or their store; resolving to a
-    customer outside their scope fails as not found, and the whole call rolls back.
-    Brand-wide staff and integration callers are not restricted.
-    """
-    scope = scope_for(principal)
-    if scope.kind not in (ScopeKind.OWN, ScopeKind.STORE):
-        return
-    if created:
-        values = (
-            {"guide_id": scope.staff_id, "store_id": scope.store_id}
-            if scope.kind is ScopeKind.OWN
-            else {"store_id": scope.store_id}
-        )
-        session.execute(
-            update(Customer).where(Customer.id == customer_id).values(values),
-            execution_options={"synchronize_session": False},
-        )
-        return
-    visible = session.scalar(
-        scoped(select(Customer.id), Customer, principal).where(Customer.id == customer_id)
-    )
-    if visible is None:
-        raise CustomerNotFound()
 
 
 @router.post("/identify")
@@ -66,7 +33,6 @@ def identify_route(
         body.traits.to_traits() if body.traits is not None else None,
         source=f"api:{principal.username}"[:64],
     )
-    _keep_in_scope(session, principal, result.customer_id, result.created)
     return IdentifyOut(
         customer_id=result.customer_id,
         created=result.created,
