@@ -43,6 +43,34 @@ class Settings(BaseSettings):
     # occurred_at may be; older history is an import, not tracking (docs/events.md).
     track_future_tolerance_seconds: int = Field(default=600, ge=0)
     track_max_age_days: int = Field(default=30, ge=1)
+    # Mall: an unpaid order is cancelled (and its stock released) after this long;
+    # a delivered order completes after auto_complete_days; a completed order becomes
+    # final (no more refunds, points unfreeze) after return_window_days.
+    order_payment_minutes: int = Field(default=30, ge=1)
+    order_auto_complete_days: int = Field(default=10, ge=1)
+    order_return_window_days: int = Field(default=7, ge=0)
+    # Flat shipping fee for delivery orders below the free-shipping threshold (fen).
+    shipping_fee: int = Field(default=1000, ge=0)
+    free_shipping_threshold: int = Field(default=9900, ge=0)
+    # Payments: "sandbox" (a storefront page pays) or "wechatpay" (API v3).
+    payment_provider: str = "sandbox"
+    wechatpay_mchid: str | None = None
+    wechatpay_appid: str | None = None
+    wechatpay_apiv3_key: str | None = None
+    wechatpay_cert_serial_no: str | None = None
+    wechatpay_private_key_path: Path | None = None
+    # WeChat Pay's public key (the "微信支付公钥" mode) and its id.
+    wechatpay_public_key_path: Path | None = None
+    wechatpay_public_key_id: str | None = None
+    wechatpay_notify_url: str | None = None
+    # Only tests point this elsewhere (a local fake server that speaks the protocol).
+    wechatpay_api_base: str = "https://api.mch.weixin.qq.com"
+    # Mini program (code2session sign-in for the storefront).
+    wechat_mp_appid: str | None = None
+    wechat_mp_secret: str | None = None
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    # The storefront offers a "demo login" that needs no WeChat (embedded demo only).
+    shop_demo_login: bool = False
     # Run a job/outbox worker inside `siyu serve`.
     run_worker: bool = True
     # Where the console's npm packages (htmx, echarts) were installed.

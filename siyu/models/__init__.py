@@ -1,6 +1,7 @@
 """Every table. Importing this package registers all models on ``Base.metadata``."""
 
 from siyu.models.base import Base
+from siyu.models.catalog import Category, Product, ProductStatus, SalesChannel, Sku, StorePrice
 from siyu.models.channel_code import ChannelCode, ChannelCodeKind, ChannelCodeVisit
 from siyu.models.customer import (
     ConflictStatus,
@@ -17,7 +18,27 @@ from siyu.models.customer import (
     TagKind,
 )
 from siyu.models.job import Job, JobStatus, WorkerLease
+from siyu.models.location import Location, LocationKind
+from siyu.models.order import (
+    CartItem,
+    Fulfilment,
+    Order,
+    OrderLine,
+    OrderSource,
+    OrderStatus,
+    OrderTransition,
+)
 from siyu.models.outbox import OutboxEvent, OutboxStatus, ProcessedEvent
+from siyu.models.payment import (
+    NotificationOutcome,
+    Payment,
+    PaymentNotification,
+    PaymentProvider,
+    PaymentStatus,
+    Refund,
+    RefundLine,
+    RefundStatus,
+)
 from siyu.models.staff import (
     ApiToken,
     AuditLog,
@@ -27,12 +48,15 @@ from siyu.models.staff import (
     Staff,
     StaffRole,
 )
+from siyu.models.stock import StockLevel, StockMovement, StockMovementKind
 from siyu.models.tracking import TrackedEvent
 
 __all__ = [
     "ApiToken",
     "AuditLog",
     "Base",
+    "CartItem",
+    "Category",
     "ChannelCode",
     "ChannelCodeKind",
     "ChannelCodeVisit",
@@ -45,19 +69,43 @@ __all__ = [
     "CustomerStaffLink",
     "CustomerStatus",
     "CustomerTag",
+    "Fulfilment",
     "IdentityConflict",
     "IdentityKind",
+    "Job",
+    "JobStatus",
+    "Location",
+    "LocationKind",
+    "LoginThrottle",
+    "NotificationOutcome",
+    "Order",
+    "OrderLine",
+    "OrderSource",
+    "OrderStatus",
+    "OrderTransition",
+    "OutboxEvent",
+    "OutboxStatus",
+    "Payment",
+    "PaymentNotification",
+    "PaymentProvider",
+    "PaymentStatus",
+    "ProcessedEvent",
+    "Product",
+    "ProductStatus",
+    "Refund",
+    "RefundLine",
+    "RefundStatus",
+    "Role",
+    "SalesChannel",
+    "Sku",
+    "Staff",
+    "StaffRole",
+    "StockLevel",
+    "StockMovement",
+    "StockMovementKind",
+    "StorePrice",
     "Tag",
     "TagKind",
     "TrackedEvent",
-    "Job",
-    "JobStatus",
-    "LoginThrottle",
-    "OutboxEvent",
-    "OutboxStatus",
-    "ProcessedEvent",
-    "Role",
-    "Staff",
-    "StaffRole",
     "WorkerLease",
 ]

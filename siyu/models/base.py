@@ -70,6 +70,7 @@ class Base(DeclarativeBase):
         dict[str, Any]: JSONDocument,
         list[int]: JSONDocument,
         list[str]: JSONDocument,
+        list[dict[str, Any]]: JSONDocument,
     }
 
 

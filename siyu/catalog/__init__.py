@@ -1,0 +1,1 @@
+"""Catalog: categories, products (SPU), SKUs, prices, locations and stock."""

@@ -1,0 +1,1 @@
+"""Orders: cart, pricing pipeline, checkout, the order state machine, payments, refunds."""
