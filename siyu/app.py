@@ -19,6 +19,7 @@ from siyu.core.notify import install_commit_hook, start_wake_bridge
 from siyu.core.problems import BodySizeLimit, install_error_handlers
 from siyu.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from siyu.core.settings import Settings, get_settings
+from siyu.core.settings import install as install_settings
 from siyu.core.worker import Worker
 from siyu.customers import access as _customer_access  # noqa: F401  (registers the scope)
 from siyu.customers.api import router as customers_router
@@ -27,6 +28,9 @@ from siyu.customers.sessions_api import router as customer_sessions_router
 from siyu.events.api import router as events_router
 from siyu.events.shop_api import router as shop_events_router
 from siyu.health.api import router as health_router
+from siyu.orders.api import router as orders_router
+from siyu.orders.payments.notify_api import router as payment_notify_router
+from siyu.orders.shop_api import router as shop_orders_router
 from siyu.staff.api import router as staff_router
 
 logger = logging.getLogger("siyu")
@@ -40,6 +44,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        install_settings(settings)
         engine = make_engine(settings.database_url)
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
@@ -95,5 +100,8 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     app.include_router(customer_sessions_router)
     app.include_router(customers_router)
     app.include_router(identity_router)
+    app.include_router(orders_router)
+    app.include_router(shop_orders_router)
+    app.include_router(payment_notify_router)
     web.install(app)
     return app

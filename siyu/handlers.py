@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import importlib
 
-DOMAIN_TASK_MODULES: tuple[str, ...] = ("siyu.core.maintenance", "siyu.customers.merge")
+DOMAIN_TASK_MODULES: tuple[str, ...] = (
+    "siyu.core.maintenance",
+    "siyu.customers.merge",
+    "siyu.orders.tasks",
+)
 
 
 def load_all() -> None:

@@ -11,7 +11,7 @@ from siyu import handlers
 from siyu.app import create_app
 from siyu.core import maintenance
 from siyu.core.db import make_engine, make_session_factory, transaction
-from siyu.core.settings import Settings
+from siyu.core.settings import Settings, install
 from siyu.core.worker import Worker
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -24,6 +24,7 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
 
 def run_worker(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    install(settings)
     handlers.load_all()
     engine = make_engine(settings.database_url)
     factory = make_session_factory(engine)

@@ -122,3 +122,18 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+_installed: Settings | None = None
+
+
+def install(settings: Settings | None) -> None:
+    """Make ``settings`` what background work sees (``current()``): the app's lifespan
+    and ``siyu worker`` install theirs, so jobs use the same configuration as routes."""
+    global _installed
+    _installed = settings
+
+
+def current() -> Settings:
+    """The installed settings, else those from the environment."""
+    return _installed if _installed is not None else get_settings()
