@@ -25,6 +25,7 @@ from siyu.customers import access as _customer_access  # noqa: F401  (registers 
 from siyu.customers.api import router as customers_router
 from siyu.customers.identity_api import router as identity_router
 from siyu.customers.sessions_api import router as customer_sessions_router
+from siyu.customers.shop_sessions_api import router as shop_sessions_router
 from siyu.events.api import router as events_router
 from siyu.events.shop_api import router as shop_events_router
 from siyu.health.api import router as health_router
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     app.include_router(events_router)
     app.include_router(shop_events_router)
     app.include_router(customer_sessions_router)
+    app.include_router(shop_sessions_router)
     app.include_router(customers_router)
     app.include_router(identity_router)
     app.include_router(orders_router)

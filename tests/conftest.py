@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,8 @@ from siyu.core import clock
 from siyu.core.db import make_engine, make_session_factory
 from siyu.core.migrations import upgrade
 from siyu.models import Base
+
+pytest_plugins = ["tests.fakes.fixtures"]
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -180,7 +183,7 @@ def api(test_settings: Settings, session: Session) -> Iterator[TestClient]:
     from fastapi.testclient import TestClient
 
     from siyu.app import create_app
-    from siyu.core.http import get_session
+    from siyu.core.http import get_session, get_transactions
 
     app = create_app(test_settings, start_worker=False)
 
@@ -196,7 +199,21 @@ def api(test_settings: Settings, session: Session) -> Iterator[TestClient]:
                 nested.rollback()
             raise
 
+    @contextmanager
+    def shared_transaction() -> Iterator[Session]:
+        nested = session.begin_nested()
+        try:
+            yield session
+            session.flush()
+            if nested.is_active:
+                nested.commit()
+        except BaseException:
+            if nested.is_active:
+                nested.rollback()
+            raise
+
     app.dependency_overrides[get_session] = shared_session
+    app.dependency_overrides[get_transactions] = lambda: shared_transaction
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 

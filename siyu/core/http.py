@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -31,6 +32,17 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+TransactionFactory = Callable[[], AbstractContextManager[Session]]
+
+
+def get_transactions(request: Request) -> TransactionFactory:
+    """For the few routes that must not hold one transaction for the whole request
+    (they call a payment provider between two short transactions). Each call opens a
+    transaction that commits when its block ends."""
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    return lambda: transaction(factory)
+
+
 def get_pii_cipher(request: Request) -> PiiCipher:
     cipher: PiiCipher = request.app.state.pii
     return cipher
@@ -39,6 +51,7 @@ def get_pii_cipher(request: Request) -> PiiCipher:
 PiiDep = Annotated[PiiCipher, Depends(get_pii_cipher)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dependency)]
+TransactionsDep = Annotated[TransactionFactory, Depends(get_transactions)]
 
 
 def client_ip(request: Request) -> str | None:

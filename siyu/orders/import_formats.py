@@ -155,7 +155,7 @@ def _check_order_ref(raw: str, platform: str) -> str:
     return value
 
 
-def read_cdnow(lines: Iterable[str], platform: str) -> list[ImportOrder]:
+def read_cdnow(lines: Iterable[str]) -> list[ImportOrder]:
     orders: list[ImportOrder] = []
     errors: list[RowError] = []
     per_day: dict[tuple[str, str], int] = {}
@@ -190,7 +190,6 @@ def read_cdnow(lines: Iterable[str], platform: str) -> list[ImportOrder]:
         orders.append(order)
     if errors:
         raise reject(errors)
-    del platform  # CDNOW order refs are short enough for any valid platform name
     return orders
 
 
@@ -248,7 +247,8 @@ def read_file(path: Path, file_format: ImportFormat, platform: str) -> list[Impo
     # utf-8-sig: spreadsheet exports often start with a byte-order mark.
     with path.open(encoding="utf-8-sig", newline="") as handle:
         if file_format is ImportFormat.CDNOW:
-            return read_cdnow(handle, platform)
+            # CDNOW order refs (id-date-n) are short enough for any valid platform name.
+            return read_cdnow(handle)
         return read_csv(handle, platform)
 
 

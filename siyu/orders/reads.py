@@ -188,20 +188,19 @@ def staff_refund(session: Session, principal: Principal, public_id: str) -> Refu
 def refunds_out(session: Session, refunds: list[Refund]) -> list[RefundOut]:
     if not refunds:
         return []
-    line_numbers = dict(
-        session.execute(
-            select(OrderLine.id, OrderLine.line_no).where(
-                OrderLine.order_id.in_({refund.order_id for refund in refunds})
-            )
-        ).tuples()
-    )
-    order_ids = dict(
-        session.execute(
-            select(Order.id, Order.public_id).where(
-                Order.id.in_({refund.order_id for refund in refunds})
-            )
-        ).tuples()
-    )
+    order_ids_wanted = {refund.order_id for refund in refunds}
+    line_numbers = {
+        row.id: row.line_no
+        for row in session.execute(
+            select(OrderLine.id, OrderLine.line_no).where(OrderLine.order_id.in_(order_ids_wanted))
+        )
+    }
+    order_ids = {
+        row.id: row.public_id
+        for row in session.execute(
+            select(Order.id, Order.public_id).where(Order.id.in_(order_ids_wanted))
+        )
+    }
     lines_by_refund: dict[int, list[RefundLineOut]] = {}
     for refund_line in session.scalars(
         select(RefundLine)

@@ -36,7 +36,7 @@ from siyu.orders.errors import (
     RefundStateConflict,
 )
 from siyu.orders.payments import registry
-from siyu.orders.payments.provider import RefundRequest
+from siyu.orders.payments.provider import RefundRequest, RefundResult
 from siyu.orders.pricing.allocation import allocate
 
 SUBMIT_TASK = "refund.submit"
@@ -385,34 +385,47 @@ def _apply_to_order(session: Session, refund: Refund) -> None:
     )
 
 
-@jobs.task(SUBMIT_TASK, max_attempts=8)
-def submit_to_provider(session: Session, payload: dict[str, Any]) -> None:
-    refund = session.get(Refund, int(payload["refund_id"]))
+@dataclass(frozen=True)
+class Submission:
+    refund_id: int
+    provider: str
+    request: RefundRequest
+
+
+def prepare_submission(session: Session, refund_id: int) -> Submission | None:
+    """What to send to the provider for a refund being processed (a read); None when
+    there is nothing to send."""
+    refund = session.get(Refund, refund_id)
     if refund is None or refund.status != RefundStatus.PROCESSING:
-        return
+        return None
     payment = session.get(Payment, refund.payment_id) if refund.payment_id else None
     if payment is None:
         settle(session, refund, succeeded=False, provider_refund_id=None, detail="no payment")
-        return
-    refund_id, provider_name = refund.id, payment.provider
-    request = RefundRequest(
-        out_trade_no=payment.public_id,
-        out_refund_no=refund.public_id,
-        refund_amount=refund.amount,
-        total_amount=payment.amount,
-        reason=refund.reason or "退款",
-        transaction_id=payment.provider_transaction_id,
+        return None
+    return Submission(
+        refund_id=refund.id,
+        provider=payment.provider,
+        request=RefundRequest(
+            out_trade_no=payment.public_id,
+            out_refund_no=refund.public_id,
+            refund_amount=refund.amount,
+            total_amount=payment.amount,
+            reason=refund.reason or "退款",
+            transaction_id=payment.provider_transaction_id,
+        ),
     )
-    # End the read before the network call: no transaction is held while waiting.
-    # The provider deduplicates on out_refund_no, so a retry after a crash is safe.
-    session.rollback()
-    result = registry.provider_for(provider_name, current_settings()).refund(request)
-    refund = session.get(Refund, refund_id)
-    assert refund is not None
+
+
+def record_submission(session: Session, submission: Submission, result: RefundResult) -> None:
+    """The provider's answer to a submission."""
+    refund = session.get(Refund, submission.refund_id)
+    if refund is None:
+        return
     if result.status == "processing":
+        # A notification (or a later query) will settle it.
         session.execute(
             update(Refund)
-            .where(Refund.id == refund_id, Refund.status == RefundStatus.PROCESSING)
+            .where(Refund.id == refund.id, Refund.status == RefundStatus.PROCESSING)
             .values(provider_refund_id=result.provider_refund_id, updated_at=clock.now())
         )
         return
@@ -423,3 +436,15 @@ def submit_to_provider(session: Session, payload: dict[str, Any]) -> None:
         provider_refund_id=result.provider_refund_id,
         detail=result.detail,
     )
+
+
+@jobs.task(SUBMIT_TASK, max_attempts=8)
+def submit_to_provider(session: Session, payload: dict[str, Any]) -> None:
+    submission = prepare_submission(session, int(payload["refund_id"]))
+    if submission is None:
+        return
+    # End the read before the network call: no transaction is held while waiting.
+    # The provider deduplicates on out_refund_no, so a retry after a crash is safe.
+    session.commit()
+    provider = registry.provider_for(submission.provider, current_settings())
+    record_submission(session, submission, provider.refund(submission.request))

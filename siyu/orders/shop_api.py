@@ -11,8 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
-from siyu.core.db import transaction
-from siyu.core.http import PiiDep, SessionDep, SettingsDep
+from siyu.core.http import PiiDep, SessionDep, SettingsDep, TransactionsDep
 from siyu.customers.sessions import (
     CurrentCustomer,
     CustomerSessionInvalid,
@@ -193,14 +192,17 @@ def request_refund(
 
 @router.post("/orders/{public_id}/pay", response_model=PayOut)
 def pay_order(
-    public_id: str, request: Request, settings: SettingsDep, body: PayIn | None = None
+    public_id: str,
+    request: Request,
+    settings: SettingsDep,
+    transactions: TransactionsDep,
+    body: PayIn | None = None,
 ) -> PayOut:
     """Start paying. Three short steps, not one transaction: the provider is called
     between them with no transaction open (a prepay request may take a second, and an
     open SQLite write transaction would stop every other writer meanwhile)."""
-    factory = request.app.state.session_factory
     provider_name = (body.provider if body and body.provider else None) or settings.payment_provider
-    with transaction(factory) as session:
+    with transactions() as session:
         customer = resolve_token(session, token_from_headers(request))
         if customer is None:
             raise CustomerSessionInvalid()
@@ -212,7 +214,7 @@ def pay_order(
     if not parameters:
         start = registry.provider_for(pending.provider, settings).start_payment(pending.request)
         parameters = start.client_parameters
-        with transaction(factory) as session:
+        with transactions() as session:
             payment_service.store_client_parameters(session, pending.payment_id, parameters)
     return PayOut(
         payment_id=pending.request.out_trade_no,

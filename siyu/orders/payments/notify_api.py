@@ -13,8 +13,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from siyu.core.db import transaction
 from siyu.core.errors import NotFound
+from siyu.core.http import TransactionsDep
 from siyu.orders.payments import registry
 from siyu.orders.payments import service as payment_service
 
@@ -33,18 +33,19 @@ class UnknownProvider(NotFound):
 
 
 @router.post("/api/payments/{provider}/notify", response_model=NotifyAck)
-async def provider_notification(provider: str, request: Request) -> NotifyAck:
+async def provider_notification(
+    provider: str, request: Request, transactions: TransactionsDep
+) -> NotifyAck:
     if provider not in registry.PROVIDER_NAMES:
         raise UnknownProvider(data={"provider": provider})
     body = await request.body()
     headers = dict(request.headers)
     settings = request.app.state.settings
-    factory = request.app.state.session_factory
 
     def apply() -> str:
         # Verification happens before any transaction: a forged request costs no lock.
         notice = registry.provider_for(provider, settings).parse_notification(headers, body)
-        with transaction(factory) as session:
+        with transactions() as session:
             return payment_service.apply_notice(session, notice).value
 
     outcome = await run_in_threadpool(apply)
