@@ -11,6 +11,8 @@ from fastapi import FastAPI
 
 from siyu import __version__, handlers, web
 from siyu.campaigns.channel_codes.api import router as channel_codes_router
+from siyu.catalog.api import router as catalog_router
+from siyu.catalog.shop_api import router as shop_catalog_router
 from siyu.campaigns.channel_codes.shortlink import router as channel_code_short_url_router
 from siyu.core import maintenance
 from siyu.core.crypto import PiiCipher
@@ -102,6 +104,8 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     app.include_router(shop_sessions_router)
     app.include_router(customers_router)
     app.include_router(identity_router)
+    app.include_router(catalog_router)
+    app.include_router(shop_catalog_router)
     app.include_router(orders_router)
     app.include_router(shop_orders_router)
     app.include_router(payment_notify_router)

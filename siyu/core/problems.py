@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -98,6 +98,18 @@ def install_error_handlers(app: FastAPI) -> None:
         # concurrent write won, which is still the client's conflict, not a server crash.
         logger.warning("integrity error reached the handler: %s", error.orig)
         return problem_response(409, "resource.conflict", "The request conflicts with another.")
+
+    @app.exception_handler(DataError)
+    async def _data_error(_request: Request, error: DataError) -> JSONResponse:
+        # The database refused a value the schema let through, e.g. an id beyond
+        # 64 bits in a path on PostgreSQL: the client's mistake, not a crash.
+        logger.info("data error reached the handler: %s", error.orig)
+        return problem_response(422, "request.value_out_of_range", "A value is out of range.")
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(_request: Request, _error: OverflowError) -> JSONResponse:
+        # SQLite's driver raises this for integers beyond 64 bits.
+        return problem_response(422, "request.value_out_of_range", "A value is out of range.")
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, error: Exception) -> JSONResponse:

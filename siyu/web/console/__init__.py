@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from siyu.web.console import (
     audit_pages,
     auth_pages,
+    catalog_pages,
     channel_codes_pages,
     conflicts_pages,
     customers_pages,
@@ -28,6 +29,7 @@ def console_router() -> APIRouter:
         audit_pages,
         system_pages,
         channel_codes_pages,
+        catalog_pages,
         # Conflicts before customers: /console/customers/conflicts is not a customer id.
         conflicts_pages,
         customers_pages,

@@ -1,0 +1,353 @@
+"""Console pages of the catalog (商品): products with SKUs, status, categories.
+
+Every page and write needs ``catalog.manage``; the rules and audit rows live in the
+catalog services. Forms post and redirect, so the pages work without JavaScript;
+htmx only adds a blank SKU row in place. Locations and stock are in
+``catalog_stock_pages``, whose routes this module's ``router`` includes.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Query
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from siyu.catalog import categories, products
+from siyu.catalog.catalog_errors import InvalidCursor
+from siyu.catalog.errors import InvalidCatalogInput
+from siyu.catalog.params import PathId
+from siyu.catalog.schemas import CategoryIn
+from siyu.core.errors import SiyuError
+from siyu.core.http import SessionDep
+from siyu.models.catalog import Product, ProductStatus
+from siyu.staff.permissions import Permission
+from siyu.web.console import catalog_stock_pages
+from siyu.web.console.catalog_forms import (
+    CHANNEL_CHOICES,
+    ProductForm,
+    SkuRow,
+    catalog_error_message,
+    format_yuan,
+    parse_id,
+    parse_whole,
+    product_in,
+    product_update,
+    rows_from,
+)
+from siyu.web.console.deps import ConsolePage, page_requiring
+from siyu.web.console.staff_pages import attempt
+
+router = APIRouter()
+router.include_router(catalog_stock_pages.router)
+
+ManagePage = Annotated[ConsolePage, Depends(page_requiring(Permission.CATALOG_MANAGE))]
+LIST_PATH = "/console/catalog"
+PRODUCTS_PATH = LIST_PATH + "/products"
+CATEGORIES_PATH = LIST_PATH + "/categories"
+ACTIVE = "catalog"
+STATUSES = [status.value for status in ProductStatus]
+PAGE_SIZE = 50
+
+
+def _field_of(error: SiyuError) -> str | None:
+    value = error.data.get("field")
+    return value if isinstance(value, str) else None
+
+
+@router.get(LIST_PATH)
+def product_list(
+    page: ManagePage,
+    session: SessionDep,
+    q: Annotated[str, Query(max_length=products.MAX_QUERY_LENGTH)] = "",
+    status: Annotated[str, Query(max_length=16)] = "",
+    category_id: Annotated[str, Query(max_length=20)] = "",
+    cursor: Annotated[str, Query(max_length=200)] = "",
+) -> HTMLResponse:
+    filters = products.ProductFilter(
+        q=q,
+        status=ProductStatus(status) if status in STATUSES else None,
+        category_id=parse_id(category_id),
+    )
+    try:
+        found, next_cursor = products.list_products(
+            session, filters, limit=PAGE_SIZE, cursor=cursor or None
+        )
+    except InvalidCursor:
+        found, next_cursor = products.list_products(session, filters, limit=PAGE_SIZE)
+    return page.render(
+        "catalog_products.html",
+        active=ACTIVE,
+        items=found,
+        next_cursor=next_cursor,
+        q=q,
+        status_filter=status,
+        category_id=category_id,
+        statuses=STATUSES,
+        categories=categories.list_categories(session),
+        format_yuan=format_yuan,
+    )
+
+
+def _form_page(
+    page: ConsolePage,
+    session: Session,
+    form: ProductForm,
+    *,
+    product: Product | None = None,
+    flash: tuple[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    return page.render(
+        "catalog_product_form.html",
+        active=ACTIVE,
+        status=status,
+        form=form,
+        product=product,
+        flash=flash,
+        categories=categories.list_categories(session),
+        channel_choices=CHANNEL_CHOICES,
+        statuses=STATUSES,
+        next_statuses=(
+            sorted(products.ALLOWED_TRANSITIONS[ProductStatus(product.status)])
+            if product is not None
+            else []
+        ),
+    )
+
+
+def _submitted(
+    code: str,
+    name: str,
+    subtitle: str,
+    category_id: str,
+    spec_names: str,
+    images: str,
+    description: str,
+    sort_weight: str,
+    rows: list[SkuRow],
+) -> ProductForm:
+    return ProductForm(
+        code=code,
+        name=name,
+        subtitle=subtitle,
+        category_id=category_id,
+        spec_names=spec_names,
+        images=images,
+        description=description,
+        sort_weight=sort_weight,
+        rows=rows or [SkuRow()],
+    )
+
+
+def _with_error(page: ConsolePage, form: ProductForm, error: SiyuError) -> ProductForm:
+    form.error = catalog_error_message(page.t, error)
+    form.error_field = _field_of(error)
+    return form
+
+
+@router.get(PRODUCTS_PATH + "/new")
+def product_new(page: ManagePage, session: SessionDep) -> HTMLResponse:
+    return _form_page(page, session, ProductForm())
+
+
+@router.get(PRODUCTS_PATH + "/sku-row")
+def product_sku_row(page: ManagePage) -> HTMLResponse:
+    """One blank SKU row for htmx to append to the table."""
+    return page.render(
+        "partials/catalog_sku_row.html",
+        active=ACTIVE,
+        row=SkuRow(),
+        channel_choices=CHANNEL_CHOICES,
+    )
+
+
+FormText = Annotated[str, Form(max_length=200)]
+FormLong = Annotated[str, Form(max_length=20_000)]
+FormList = Annotated[list[str], Form()]
+
+
+@router.post(PRODUCTS_PATH + "/new")
+def product_create(
+    page: ManagePage,
+    session: SessionDep,
+    code: FormText = "",
+    name: FormText = "",
+    subtitle: FormText = "",
+    category_id: FormText = "",
+    spec_names: FormText = "",
+    images: FormLong = "",
+    description: FormLong = "",
+    sort_weight: FormText = "0",
+    sku_id: FormList | None = None,
+    sku_code: FormList | None = None,
+    sku_specs: FormList | None = None,
+    sku_list_price: FormList | None = None,
+    sku_sale_price: FormList | None = None,
+    sku_channels: FormList | None = None,
+    sku_active: FormList | None = None,
+) -> Response:
+    rows = rows_from(
+        sku_id or [],
+        sku_code or [],
+        sku_specs or [],
+        sku_list_price or [],
+        sku_sale_price or [],
+        sku_channels or [],
+        sku_active or [],
+    )
+    form = _submitted(
+        code, name, subtitle, category_id, spec_names, images, description, sort_weight, rows
+    )
+    outcome = attempt(
+        session, lambda: products.create_product(session, page.principal, product_in(form))
+    )
+    if isinstance(outcome, SiyuError):
+        form = _with_error(page, form, outcome)
+        return _form_page(page, session, form, status=outcome.status)
+    return RedirectResponse(f"{PRODUCTS_PATH}/{outcome.id}?created=1", status_code=303)
+
+
+@router.get(PRODUCTS_PATH + "/{product_id}")
+def product_edit(
+    product_id: PathId, page: ManagePage, session: SessionDep, created: int = 0, saved: int = 0
+) -> HTMLResponse:
+    product = products.get_product(session, product_id)
+    flash = None
+    if created:
+        flash = ("success", page.t("catalog.product.created", name=product.name))
+    elif saved:
+        flash = ("success", page.t("catalog.saved"))
+    form = ProductForm.of(product, products.skus_of(session, product.id))
+    return _form_page(page, session, form, product=product, flash=flash)
+
+
+@router.post(PRODUCTS_PATH + "/{product_id}")
+def product_save(
+    product_id: PathId,
+    page: ManagePage,
+    session: SessionDep,
+    code: FormText = "",
+    name: FormText = "",
+    subtitle: FormText = "",
+    category_id: FormText = "",
+    spec_names: FormText = "",
+    images: FormLong = "",
+    description: FormLong = "",
+    sort_weight: FormText = "0",
+    sku_id: FormList | None = None,
+    sku_code: FormList | None = None,
+    sku_specs: FormList | None = None,
+    sku_list_price: FormList | None = None,
+    sku_sale_price: FormList | None = None,
+    sku_channels: FormList | None = None,
+    sku_active: FormList | None = None,
+) -> Response:
+    product = products.get_product(session, product_id)
+    rows = rows_from(
+        sku_id or [],
+        sku_code or [],
+        sku_specs or [],
+        sku_list_price or [],
+        sku_sale_price or [],
+        sku_channels or [],
+        sku_active or [],
+    )
+    form = _submitted(
+        code, name, subtitle, category_id, spec_names, images, description, sort_weight, rows
+    )
+    outcome = attempt(
+        session,
+        lambda: products.update_product(session, page.principal, product.id, product_update(form)),
+    )
+    if isinstance(outcome, SiyuError):
+        session.refresh(product)
+        form = _with_error(page, form, outcome)
+        return _form_page(page, session, form, product=product, status=outcome.status)
+    return RedirectResponse(f"{PRODUCTS_PATH}/{product.id}?saved=1", status_code=303)
+
+
+@router.post(PRODUCTS_PATH + "/{product_id}/status")
+def product_status(
+    product_id: PathId,
+    page: ManagePage,
+    session: SessionDep,
+    status: Annotated[str, Form(max_length=16)] = "",
+) -> Response:
+    product = products.get_product(session, product_id)
+
+    def change() -> Product:
+        if status not in STATUSES:
+            raise InvalidCatalogInput(data={"field": "status"})
+        return products.change_status(session, page.principal, product.id, ProductStatus(status))
+
+    outcome = attempt(session, change)
+    if isinstance(outcome, SiyuError):
+        session.refresh(product)
+        form = ProductForm.of(product, products.skus_of(session, product.id))
+        flash = ("error", catalog_error_message(page.t, outcome))
+        return _form_page(page, session, form, product=product, flash=flash, status=outcome.status)
+    return RedirectResponse(f"{PRODUCTS_PATH}/{product.id}?saved=1", status_code=303)
+
+
+def _categories_page(
+    page: ConsolePage,
+    session: Session,
+    *,
+    flash: tuple[str, str] | None = None,
+    name: str = "",
+    status: int = 200,
+) -> HTMLResponse:
+    return page.render(
+        "catalog_categories.html",
+        active=ACTIVE,
+        status=status,
+        categories=categories.list_categories(session),
+        flash=flash,
+        name=name,
+    )
+
+
+@router.get(CATEGORIES_PATH)
+def category_list(page: ManagePage, session: SessionDep, saved: int = 0) -> HTMLResponse:
+    flash = ("success", page.t("catalog.saved")) if saved else None
+    return _categories_page(page, session, flash=flash)
+
+
+@router.post(CATEGORIES_PATH)
+def category_create(
+    page: ManagePage,
+    session: SessionDep,
+    name: Annotated[str, Form(max_length=200)] = "",
+    parent_id: Annotated[str, Form(max_length=20)] = "",
+    sort_order: Annotated[str, Form(max_length=10)] = "0",
+) -> Response:
+    def create() -> object:
+        try:
+            data = CategoryIn(
+                name=name.strip(),
+                parent_id=parse_id(parent_id),
+                sort_order=parse_whole(sort_order or "0", field_name="sort_order"),
+            )
+        except ValidationError as invalid:
+            raise InvalidCatalogInput(data={"field": "name"}) from invalid
+        return categories.create_category(session, page.principal, data)
+
+    outcome = attempt(session, create)
+    if isinstance(outcome, SiyuError):
+        flash = ("error", catalog_error_message(page.t, outcome))
+        return _categories_page(page, session, flash=flash, name=name, status=outcome.status)
+    return RedirectResponse(f"{CATEGORIES_PATH}?saved=1", status_code=303)
+
+
+@router.post(CATEGORIES_PATH + "/{category_id}/delete")
+def category_delete(category_id: PathId, page: ManagePage, session: SessionDep) -> Response:
+    outcome = attempt(
+        session, lambda: categories.delete_category(session, page.principal, category_id)
+    )
+    if isinstance(outcome, SiyuError):
+        flash = ("error", catalog_error_message(page.t, outcome))
+        return _categories_page(page, session, flash=flash, status=outcome.status)
+    return RedirectResponse(f"{CATEGORIES_PATH}?saved=1", status_code=303)

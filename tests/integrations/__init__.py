@@ -1,0 +1,1 @@
+"""Tests of clients for outside platforms, against local fakes (tests/fakes)."""

@@ -1,0 +1,1 @@
+"""WeChat Pay v3 provider and mini-program sign-in."""
