@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from siyu.core import clock
 from siyu.core.db import rowcount
@@ -102,7 +103,10 @@ def move(
             "The order changed meanwhile.",
             data={"order": order.public_id, "status": order.status, "target": target.value},
         )
-    session.refresh(order)
+    # The row now holds exactly these values: set them on the object rather than
+    # reading the row back (one query fewer on every transition).
+    for key, value in changes.items():
+        set_committed_value(order, key, value)
     session.add(
         OrderTransition(
             order_id=order.id,

@@ -212,9 +212,10 @@ def apply_notice(session: Session, notice: PaymentNotice) -> NotificationOutcome
     )
     if rowcount(result) != 1:
         return _conclude(session, notification_id, NotificationOutcome.DUPLICATE, "already paid")
-    order = session.get(Order, payment.order_id)
+    # Read the order's current row even if this session saw it before: the auto-cancel
+    # job may have moved it meanwhile.
+    order = session.get(Order, payment.order_id, populate_existing=True)
     assert order is not None
-    session.refresh(order)
     if order.status == OrderStatus.PENDING_PAYMENT:
         lifecycle.mark_paid(
             session, order, amount=payment.amount, actor=ACTOR_PREFIX + notice.provider
