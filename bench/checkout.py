@@ -303,9 +303,10 @@ def run(url: str, arguments: argparse.Namespace) -> None:
         install(settings)
         sku_ids, tokens = seed(factory, arguments.customers)
         rate, latencies = bench_service(factory, settings, sku_ids, arguments.service_orders)
+        p50, p99 = percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000
         print(
             f"service layer: {rate:,.0f} orders/s (create + pay, one at a time); "
-            f"p50 {percentile(latencies, 0.5) * 1000:.2f} ms, p99 {percentile(latencies, 0.99) * 1000:.2f} ms"
+            f"p50 {p50:.2f} ms, p99 {p99:.2f} ms"
         )
         engine.dispose()
         http_rate, http_latencies, server_cpu, client_cpu = bench_http(
@@ -317,15 +318,17 @@ def run(url: str, arguments: argparse.Namespace) -> None:
             arguments.concurrency,
             arguments.clients,
         )
+        p50, p99 = percentile(http_latencies, 0.5) * 1000, percentile(http_latencies, 0.99) * 1000
         print(
-            f"HTTP, one server process: {http_rate:,.0f} orders/s ({3 * http_rate:,.0f} requests/s) "
-            f"with {arguments.concurrency} concurrent shoppers; per order (3 calls) "
-            f"p50 {percentile(http_latencies, 0.5) * 1000:.1f} ms, p99 {percentile(http_latencies, 0.99) * 1000:.1f} ms"
+            f"HTTP, one server process: {http_rate:,.0f} orders/s "
+            f"({3 * http_rate:,.0f} requests/s) with {arguments.concurrency} concurrent "
+            f"shoppers; per order (3 calls) p50 {p50:.1f} ms, p99 {p99:.1f} ms"
         )
         print(f"  CPU: server {server_cpu:.2f} cores, load generator {client_cpu:.2f} cores (of 2)")
         print(
-            f"  ratio to goal {GOAL}/s: {http_rate / GOAL:.2f}; to mall4j {PEER_MALL4J}/s (4 cores): "
-            f"{http_rate / PEER_MALL4J:.2f}; HTTP / service layer: {http_rate / rate:.2f}"
+            f"  ratio to goal {GOAL}/s: {http_rate / GOAL:.2f}; to mall4j {PEER_MALL4J}/s "
+            f"(4 cores): {http_rate / PEER_MALL4J:.2f}; "
+            f"HTTP / service layer: {http_rate / rate:.2f}"
         )
 
 

@@ -11,9 +11,9 @@ from fastapi import FastAPI
 
 from siyu import __version__, handlers, web
 from siyu.campaigns.channel_codes.api import router as channel_codes_router
+from siyu.campaigns.channel_codes.shortlink import router as channel_code_short_url_router
 from siyu.catalog.api import router as catalog_router
 from siyu.catalog.shop_api import router as shop_catalog_router
-from siyu.campaigns.channel_codes.shortlink import router as channel_code_short_url_router
 from siyu.core import maintenance
 from siyu.core.crypto import PiiCipher
 from siyu.core.db import make_engine, make_session_factory, transaction

@@ -1,4 +1,4 @@
-"""Web front ends: the operators' console (and, in later issues, the storefront)."""
+"""Web front ends: the operators' console (/console) and the H5 storefront (/shop)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from siyu.web.console import console_router, vendor
 from siyu.web.console.errors import install_console_error_handlers
+from siyu.web.storefront import storefront_router
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -17,6 +18,7 @@ def install(app: FastAPI) -> None:
     """Mount static files and the console routes on ``app``."""
     install_console_error_handlers(app)
     app.include_router(console_router())
+    app.include_router(storefront_router())
     # The vendor route must come before the /static mount, which would swallow it.
     app.include_router(vendor.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

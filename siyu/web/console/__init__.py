@@ -13,6 +13,8 @@ from siyu.web.console import (
     customers_pages,
     dashboard,
     events_pages,
+    orders_pages,
+    refunds_pages,
     sections,
     sidebar_pages,
     staff_pages,
@@ -35,6 +37,9 @@ def console_router() -> APIRouter:
         customers_pages,
         sidebar_pages,
         events_pages,
+        # Refunds before orders: /console/orders/refunds and /payments are not order numbers.
+        refunds_pages,
+        orders_pages,
         # Last: the pages of sections that later issues build.
         sections,
     ):

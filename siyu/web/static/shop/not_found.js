@@ -1,0 +1,2 @@
+// The 404 page needs nothing beyond the shared chrome.
+import "./core.js";

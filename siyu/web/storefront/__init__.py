@@ -1,0 +1,13 @@
+"""The consumers' H5 storefront at /shop: page shells that call /api/shop/v1 from the browser."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from siyu.web.storefront import pages
+
+
+def storefront_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+    router.include_router(pages.router)
+    return router
