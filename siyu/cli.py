@@ -6,7 +6,8 @@ import getpass
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from sqlalchemy.orm import Session
@@ -20,13 +21,18 @@ from siyu.staff import service as staff_service
 from siyu.staff import tokens
 from siyu.staff.principal import command_line_principal
 
+if TYPE_CHECKING:
+    from siyu.demo.brand.generator import DemoSummary
+
 app = typer.Typer(help="siyu 私域 — private-domain commerce operating system", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 staff_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 token_app = typer.Typer(help="API bearer tokens.", no_args_is_help=True)
+import_app = typer.Typer(help="Load data from other systems.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(staff_app, name="staff")
 app.add_typer(token_app, name="token")
+app.add_typer(import_app, name="import")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -181,19 +187,118 @@ def worker() -> None:
 
 
 @app.command("demo")
-def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Set up the embedded database and a demo admin, then serve the console."""
+def demo(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    customers: Annotated[int, typer.Option(min=1, help="Customers to generate.")] = 50_000,
+    days: Annotated[int, typer.Option(min=1, max=3650, help="Days of history.")] = 180,
+    seed: Annotated[int, typer.Option(help="Same seed, same brand.")] = 42,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Only build the data; do not serve.")
+    ] = False,
+) -> None:
+    """Set up the embedded database, a demo admin and the demo brand, then serve the console.
+
+    The brand is generated only when the database has no catalog yet; running the
+    command again keeps the data and just serves.
+    """
     from siyu.demo.setup import prepare_demo
-    from siyu.server import run_server
 
     settings = _settings()
     login = prepare_demo(settings)
+    summary = _build_brand_with_progress(settings, customers=customers, days=days, seed=seed)
+    if summary is None:
+        typer.echo("demo brand already present: generation skipped")
+    else:
+        typer.echo(
+            f"demo brand: {summary.customers:,} customers, {summary.orders:,} orders "
+            f"in {summary.seconds:.1f} s"
+        )
+    if no_serve:
+        return
+    from siyu.server import run_server
+
+    # The embedded demo has no mini program: the storefront signs in named demo shoppers.
+    settings = settings.model_copy(update={"shop_demo_login": True})
     typer.echo(
         f"\n  siyu 私域 console: http://{host}:{port}/console\n"
         f"  demo login:        {login.username} / {login.password}\n"
+        f"  storefront (H5):   http://{host}:{port}/shop  (sign in as any demo shopper name)\n"
         f"  API docs:          http://{host}:{port}/docs\n"
     )
     run_server(settings, host=host, port=port)
+
+
+def _build_brand_with_progress(
+    settings: Settings, *, customers: int, days: int, seed: int
+) -> DemoSummary | None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from siyu.demo.setup import build_demo_brand
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=False,
+    ) as progress:
+        tasks: dict[str, int] = {}
+        labels = {
+            "catalog": "stores and catalog",
+            "customers": "customers",
+            "orders": "orders",
+            "done": "stock levels",
+        }
+
+        def report(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = int(progress.add_task(labels.get(phase, phase), total=total))
+            progress.update(tasks[phase], completed=done, total=total)  # type: ignore[arg-type]
+
+        return build_demo_brand(
+            settings, customers=customers, days=days, seed=seed, progress=report
+        )
+
+
+@import_app.command("transactions")
+def import_transactions(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    file_format: Annotated[str, typer.Option("--format", help="cdnow or csv.")] = "csv",
+    platform: Annotated[
+        str | None, typer.Option(help="Namespace of the customer ids (default: cdnow / csv).")
+    ] = None,
+) -> None:
+    """Import customers and completed orders from a purchase history (docs/import.md)."""
+    from siyu.orders import imports
+    from siyu.orders.import_formats import ImportFormat, ImportRejected, describe, read_file
+
+    try:
+        chosen = ImportFormat(file_format)
+    except ValueError as error:
+        raise _fail("--format must be cdnow or csv") from error
+    namespace = platform or chosen.value
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        orders = read_file(file, chosen, namespace)
+        # Parsed and checked in full before this transaction; references to stores and
+        # channel codes are checked inside it, and any failure rolls everything back.
+        with transaction(make_session_factory(engine)) as session:
+            result = imports.import_orders(session, orders, platform=namespace)
+    except ImportRejected as error:
+        for line in describe(error):
+            typer.echo(line, err=True)
+        raise typer.Exit(code=1) from error
+    except SiyuError as error:
+        raise _fail(f"{error.code}: {error.message}") from error
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"orders: {result.orders_created:,} imported, {result.orders_skipped:,} already there\n"
+        f"customers: {result.customers_created:,} new, {result.customers_reused:,} existing\n"
+        f"time: {result.seconds:.1f} s"
+    )
 
 
 def main() -> None:

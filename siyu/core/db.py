@@ -6,11 +6,14 @@ last commits, the usual embedded trade-off). Every SQLite transaction starts wit
 ``BEGIN IMMEDIATE``: a deferred transaction that reads and later writes can fail
 at once with "database is locked" when another writer committed in between, and
 busy_timeout does not help with that upgrade. Taking the write lock up front
-makes writers queue on busy_timeout instead (see docs/decisions/0002).
+makes writers queue instead (see docs/decisions/0002); within one process they queue
+on a lock that wakes the next writer at once (docs/decisions/0006).
 """
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -70,14 +73,60 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    _install_writer_queue(engine)
+    return engine
+
+
+_WRITER_FLAG = "siyu_holds_writer_lock"
+
+
+def _install_writer_queue(engine: Engine) -> None:
+    """Writers of one engine queue on a lock in this process before ``BEGIN IMMEDIATE``.
+
+    SQLite lets one writer in at a time; the others wait in its busy handler, which
+    sleeps and polls (up to 100 ms a nap). Under concurrent requests most of the time
+    went to those naps: the process idled while requests queued. A lock in the
+    process wakes the next writer the moment the last one commits (decision 0006).
+    Other processes (``siyu worker``) still meet at SQLite's own lock and busy
+    timeout. Waiting for the lock is bounded by the same busy timeout, so a thread
+    that opens a second write transaction while holding one fails like before
+    ("database is locked") instead of waiting for ever.
+    """
+    writer_lock = threading.Lock()
+    timeout = SQLITE_BUSY_TIMEOUT_MS / 1000
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         if connection.get_execution_options().get(READ_ONLY_OPTION):
             connection.exec_driver_sql("BEGIN")
-        else:
+            return
+        if not writer_lock.acquire(timeout=timeout):
+            raise sqlite3.OperationalError("database is locked (waited for the writer lock)")
+        connection.info[_WRITER_FLAG] = True
+        try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(connection.info)
+            raise
 
-    return engine
+    def _release(info: dict[str, Any]) -> None:
+        if info.pop(_WRITER_FLAG, False):
+            writer_lock.release()
+
+    @event.listens_for(engine, "commit")
+    def _on_commit(connection: Any) -> None:
+        _release(connection.info)
+
+    @event.listens_for(engine, "rollback")
+    def _on_rollback(connection: Any) -> None:
+        _release(connection.info)
+
+    @event.listens_for(engine.pool, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        # A connection returned without commit or rollback (an abandoned session):
+        # the pool resets it, so its turn as writer is over.
+        if record is not None:
+            _release(record.info)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

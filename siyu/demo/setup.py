@@ -1,4 +1,4 @@
-"""`siyu demo`: an embedded database with a demo admin, ready to explore."""
+"""`siyu demo`: an embedded database with a demo admin and the demo brand, ready to explore."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from siyu.core import migrations, security
 from siyu.core.db import make_engine, make_session_factory, transaction
 from siyu.core.settings import Settings
+from siyu.demo.brand import generator
 from siyu.models.staff import Role
 from siyu.staff import service as staff_service
 from siyu.staff.principal import command_line_principal
@@ -60,3 +61,34 @@ def prepare_demo(settings: Settings) -> DemoLogin:
     finally:
         engine.dispose()
     return DemoLogin(DEMO_USERNAME, password)
+
+
+def build_demo_brand(
+    settings: Settings,
+    *,
+    customers: int = generator.DEFAULT_CUSTOMERS,
+    days: int = generator.DEFAULT_DAYS,
+    seed: int = generator.DEFAULT_SEED,
+    progress: generator.Progress | None = None,
+) -> generator.DemoSummary | None:
+    """Generate the demo brand in one transaction; None when a catalog already exists.
+
+    The check and the generation share the transaction (on SQLite it holds the write
+    lock from the start), so a second `siyu demo` never adds a second brand, and a
+    failure part-way leaves nothing behind.
+    """
+    engine = make_engine(settings.database_url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            if generator.has_catalog(session):
+                return None
+            return generator.generate(
+                session,
+                settings,
+                customers=customers,
+                days=days,
+                seed=seed,
+                progress=progress or generator.no_progress,
+            )
+    finally:
+        engine.dispose()

@@ -7,6 +7,7 @@ Payloads are facts at the moment of the event and carry ids, never objects.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -23,45 +24,63 @@ ORDER_COMPLETED = "order.completed"
 # The return window passed: the order can no longer be refunded.
 ORDER_FINALISED = "order.finalised"
 ORDER_REFUNDED = "order.refunded"
+# History loaded by `siyu import transactions`: downstream decides whether it counts.
+ORDER_IMPORTED = "order.imported"
 # An operator must look: a payment that did not match, a refund the provider refused.
 PAYMENT_FLAGGED = "payment.flagged"
 
 
+# (payload key, column) pairs: one list, so an event built from an ORM object and one
+# built from a row dict (the demo generator, imports) can never differ.
+ORDER_FIELDS: tuple[tuple[str, str], ...] = (
+    ("order_id", "id"),
+    ("public_id", "public_id"),
+    ("customer_id", "customer_id"),
+    ("status", "status"),
+    ("source", "source"),
+    ("sales_channel", "sales_channel"),
+    ("fulfilment", "fulfilment"),
+    ("items_amount", "items_amount"),
+    ("discount_amount", "discount_amount"),
+    ("shipping_amount", "shipping_amount"),
+    ("total_amount", "total_amount"),
+    ("paid_amount", "paid_amount"),
+    ("refunded_amount", "refunded_amount"),
+    ("touchpoint", "touchpoint"),
+    ("channel_code_id", "channel_code_id"),
+    ("guide_id", "guide_id"),
+    ("campaign_id", "campaign_id"),
+    ("referrer_customer_id", "referrer_customer_id"),
+    ("store_id", "store_id"),
+)
+LINE_FIELDS: tuple[tuple[str, str], ...] = (
+    ("line_id", "id"),
+    ("sku_id", "sku_id"),
+    ("product_id", "product_id"),
+    ("category_id", "category_id"),
+    ("quantity", "quantity"),
+    ("base_amount", "base_amount"),
+    ("discount_amount", "discount_amount"),
+    ("payable_amount", "payable_amount"),
+)
+
+
+def payload_from_rows(
+    order: Mapping[str, Any], lines: Sequence[Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The payload of an order given as column → value mappings."""
+    payload = {key: order[column] for key, column in ORDER_FIELDS}
+    if lines is not None:
+        payload["lines"] = [{key: line[column] for key, column in LINE_FIELDS} for line in lines]
+    return payload
+
+
 def line_payload(line: OrderLine) -> dict[str, Any]:
-    return {
-        "line_id": line.id,
-        "sku_id": line.sku_id,
-        "product_id": line.product_id,
-        "category_id": line.category_id,
-        "quantity": line.quantity,
-        "base_amount": line.base_amount,
-        "discount_amount": line.discount_amount,
-        "payable_amount": line.payable_amount,
-    }
+    return {key: getattr(line, column) for key, column in LINE_FIELDS}
 
 
 def order_payload(order: Order, lines: list[OrderLine] | None = None) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "order_id": order.id,
-        "public_id": order.public_id,
-        "customer_id": order.customer_id,
-        "status": order.status,
-        "source": order.source,
-        "sales_channel": order.sales_channel,
-        "fulfilment": order.fulfilment,
-        "items_amount": order.items_amount,
-        "discount_amount": order.discount_amount,
-        "shipping_amount": order.shipping_amount,
-        "total_amount": order.total_amount,
-        "paid_amount": order.paid_amount,
-        "refunded_amount": order.refunded_amount,
-        "touchpoint": order.touchpoint,
-        "channel_code_id": order.channel_code_id,
-        "guide_id": order.guide_id,
-        "campaign_id": order.campaign_id,
-        "referrer_customer_id": order.referrer_customer_id,
-        "store_id": order.store_id,
-    }
+    payload = {key: getattr(order, column) for key, column in ORDER_FIELDS}
     if lines is not None:
         payload["lines"] = [line_payload(line) for line in lines]
     return payload

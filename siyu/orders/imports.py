@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session
 
 from siyu.core import clock
 from siyu.core.notify import request_wake
-from siyu.demo.brand.orders import order_payload
 from siyu.models.base import new_public_id
 from siyu.models.catalog import Product, Sku
 from siyu.models.channel_code import ChannelCode
@@ -42,9 +41,10 @@ from siyu.models.order import (
 )
 from siyu.models.outbox import OutboxEvent, OutboxStatus
 from siyu.models.payment import Payment, PaymentProvider, PaymentStatus
+from siyu.orders import events
 from siyu.orders.import_formats import ImportOrder, RowError, reject
 
-ORDER_IMPORTED = "order.imported"
+ORDER_IMPORTED = events.ORDER_IMPORTED
 HISTORY_LABEL = "历史订单"
 # Rows per statement: keeps IN lists and multi-row inserts well inside driver limits.
 CHUNK = 2000
@@ -421,12 +421,13 @@ def _write_history(
         }
         for order in orders
     ]
-    events = [
+    outbox_rows = [
         {
             "event_id": str(uuid.uuid4()),
             "name": ORDER_IMPORTED,
             "payload": {
-                **order_payload(order, order["lines"]),
+                **events.payload_from_rows(order, order["lines"]),
+                "actor": actor,
                 "external_id": order["external_id"],
                 "ordered_at": order["created_at"].isoformat(),
             },
@@ -440,9 +441,9 @@ def _write_history(
     for table, rows in (
         (Payment.__table__, payments),
         (OrderTransition.__table__, transitions),
-        (OutboxEvent.__table__, events),
+        (OutboxEvent.__table__, outbox_rows),
     ):
         for chunk in _chunks(rows):
             connection.execute(insert(table), list(chunk))  # type: ignore[arg-type]
-    if events:
+    if outbox_rows:
         request_wake(session)

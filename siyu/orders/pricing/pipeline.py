@@ -48,6 +48,11 @@ STEP_ORDER: tuple[str, ...] = (
 )
 
 
+# What the buyer reads next to each amount.
+BASE_PRICE_LABELS = {"sale_price": "商品价", "store_price": "门店价"}
+SHIPPING_LABEL = "运费"
+
+
 @dataclass(frozen=True)
 class Adjustment:
     step: str
@@ -164,7 +169,7 @@ def registered_steps() -> list[str]:
 
 def _base_price(_session: Session, context: PricingContext) -> None:
     for line in context.lines:
-        label = "门店价" if line.sku.price_kind == "store_price" else "商品价"
+        label = BASE_PRICE_LABELS[line.sku.price_kind]
         line.adjustments.append(
             Adjustment(BASE_PRICE, line.sku.price_kind, line.base_amount, label)
         )
@@ -183,7 +188,7 @@ def _shipping(_session: Session, context: PricingContext) -> None:
     shares = allocate(context.shipping_fee, [line.base_amount for line in context.lines])
     for line, share in zip(context.lines, shares, strict=True):
         if share:
-            line.adjustments.append(Adjustment(SHIPPING, "flat_fee", share, "运费"))
+            line.adjustments.append(Adjustment(SHIPPING, "flat_fee", share, SHIPPING_LABEL))
 
 
 @dataclass(frozen=True)
