@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,7 @@ from siyu.core import clock
 from siyu.core.db import make_engine, make_session_factory
 from siyu.core.migrations import upgrade
 from siyu.models import Base
+from tests.clients import client_sharing
 
 pytest_plugins = ["tests.fakes.fixtures"]
 
@@ -175,47 +175,8 @@ def test_settings(db_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def api(test_settings: Settings, session: Session) -> Iterator[TestClient]:
-    """A TestClient whose requests share the test's rolled-back session.
-
-    The request still owns its unit of work: a route that raises rolls back to the
-    savepoint taken at request start, so denied paths can assert nothing was written.
-    """
-    from fastapi.testclient import TestClient
-
-    from siyu.app import create_app
-    from siyu.core.http import get_session, get_transactions
-
-    app = create_app(test_settings, start_worker=False)
-
-    def shared_session() -> Iterator[Session]:
-        nested = session.begin_nested()
-        try:
-            yield session
-            session.flush()
-            if nested.is_active:
-                nested.commit()
-        except BaseException:
-            if nested.is_active:
-                nested.rollback()
-            raise
-
-    @contextmanager
-    def shared_transaction() -> Iterator[Session]:
-        nested = session.begin_nested()
-        try:
-            yield session
-            session.flush()
-            if nested.is_active:
-                nested.commit()
-        except BaseException:
-            if nested.is_active:
-                nested.rollback()
-            raise
-
-    app.dependency_overrides[get_session] = shared_session
-    app.dependency_overrides[get_transactions] = lambda: shared_transaction
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield client
+    """A TestClient whose requests share the test's rolled-back session."""
+    yield from client_sharing(test_settings, session)
 
 
 CHROMIUM = os.environ.get("SIYU_TEST_CHROMIUM", "/usr/bin/chromium")

@@ -86,22 +86,35 @@ def resolve_token(session: Session, raw: str | None) -> ShopCustomer | None:
     """The live customer behind ``raw``, following merges; None when invalid or expired."""
     if not raw or not raw.startswith(TOKEN_PREFIX + "_"):
         return None
-    record = session.scalars(
-        select(CustomerSession).where(CustomerSession.token_hash == security.hash_token(raw))
+    # One query for the common case (a live customer): every storefront request pays it.
+    row = session.execute(
+        select(
+            CustomerSession.id,
+            CustomerSession.touchpoint,
+            CustomerSession.expires_at,
+            Customer.id.label("customer_id"),
+            Customer.status,
+            Customer.merged_into_id,
+        )
+        .join(Customer, Customer.id == CustomerSession.customer_id)
+        .where(CustomerSession.token_hash == security.hash_token(raw))
     ).one_or_none()
-    if record is None or record.expires_at <= clock.now():
+    if row is None or row.expires_at <= clock.now():
         return None
-    customer_id = record.customer_id
+    status, merged_into_id, customer_id = row.status, row.merged_into_id, row.customer_id
     for _hop in range(_MAX_MERGE_HOPS):
-        row = session.execute(
+        if status == CustomerStatus.ERASED:
+            return None
+        if status != CustomerStatus.MERGED or merged_into_id is None:
+            return ShopCustomer(customer_id, row.id, row.touchpoint)
+        # A session issued before a merge keeps working for the survivor.
+        customer_id = merged_into_id
+        survivor = session.execute(
             select(Customer.status, Customer.merged_into_id).where(Customer.id == customer_id)
         ).one_or_none()
-        if row is None or row.status == CustomerStatus.ERASED:
+        if survivor is None:
             return None
-        if row.status != CustomerStatus.MERGED or row.merged_into_id is None:
-            return ShopCustomer(customer_id, record.id, record.touchpoint)
-        # A session issued before a merge keeps working for the survivor.
-        customer_id = row.merged_into_id
+        status, merged_into_id = survivor.status, survivor.merged_into_id
     return None
 
 

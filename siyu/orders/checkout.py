@@ -299,7 +299,7 @@ def place_order(
     )
     session.flush()
     events.emit_order_event(session, events.ORDER_CREATED, order, lines, actor=actor)
-    lifecycle.schedule_expiry(session, order)
+    lifecycle.schedule_expiry(session, order, first=True)
     return order, lines
 
 

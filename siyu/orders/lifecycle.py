@@ -52,13 +52,16 @@ def _stock_items(lines: list[OrderLine]) -> list[stock.StockItem]:
     ]
 
 
-def schedule_expiry(session: Session, order: Order) -> None:
+def schedule_expiry(session: Session, order: Order, *, first: bool = False) -> None:
+    """Cancel ``order`` at its payment deadline unless it is paid by then. The first
+    schedule (at checkout, for an order that did not exist a moment ago) needs no
+    idempotency key; a re-schedule uses one so that repeats add nothing."""
     jobs.enqueue(
         session,
         EXPIRE_TASK,
         {"order_id": order.id},
         run_at=order.payment_deadline,
-        idempotency_key=f"{EXPIRE_TASK}:{order.id}",
+        idempotency_key=None if first else f"{EXPIRE_TASK}:{order.id}:{order.payment_deadline}",
     )
 
 

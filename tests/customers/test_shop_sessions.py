@@ -19,6 +19,7 @@ from siyu.customers import sessions, shop_sessions_api
 from siyu.customers.identify import IdentityInput
 from siyu.models.customer import Customer, CustomerIdentity, CustomerSession
 from siyu.models.staff import Role
+from tests.clients import client_sharing
 from tests.customers.factories import make_cipher, make_customer
 from tests.factories import make_staff, make_token
 from tests.fakes.wechat_api import FakeWechatApi
@@ -43,29 +44,8 @@ def wechat(wechat_server: FakeWechatApi) -> FakeWechatApi:
 
 @contextmanager
 def shop_client(settings: Settings, session: Session) -> Iterator[TestClient]:
-    """The shared `api` fixture's app, with these settings and the sign-in router."""
-    from siyu.app import create_app
-    from siyu.core.http import get_session
-
-    app = create_app(settings, start_worker=False)
-    if not any(getattr(route, "path", None) == WECHAT for route in app.routes):
-        app.include_router(shop_sessions_api.router)
-
-    def shared_session() -> Iterator[Session]:
-        nested = session.begin_nested()
-        try:
-            yield session
-            session.flush()
-            if nested.is_active:
-                nested.commit()
-        except BaseException:
-            if nested.is_active:
-                nested.rollback()
-            raise
-
-    app.dependency_overrides[get_session] = shared_session
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield client
+    """The shared `api` fixture's app, with these settings."""
+    yield from client_sharing(settings, session)
 
 
 @pytest.fixture

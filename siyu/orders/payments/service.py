@@ -106,7 +106,12 @@ def open_payment(
             amount=payment.amount,
             description=f"订单 {order.public_id}"[:127],
             expires_at=order.payment_deadline,
-            payer_openid=_payer_openid(session, order.customer_id, settings),
+            # Only WeChat Pay needs the payer's openid (JSAPI).
+            payer_openid=(
+                _payer_openid(session, order.customer_id, settings)
+                if provider == "wechatpay"
+                else None
+            ),
         ),
         client_parameters=dict(payment.client_parameters or {}),
     )

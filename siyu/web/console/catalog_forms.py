@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 
 from pydantic import ValidationError
 
@@ -19,9 +18,9 @@ from siyu.core.errors import SiyuError
 from siyu.models.catalog import Product, SalesChannel, Sku
 from siyu.web.console.errors import error_message
 from siyu.web.i18n import Translator
+from siyu.web.money import input_yuan, yuan_to_fen
 
 _LIST_SPLIT = re.compile(r"[,，、\n]+")
-_YUAN = re.compile(r"[0-9]{1,9}(\.[0-9]{1,2})?")
 CHANNEL_CHOICES = ("mall,store", "mall", "store")
 SPEC_SEPARATOR = "/"
 
@@ -43,16 +42,15 @@ def catalog_error_message(t: Translator, error: SiyuError) -> str:
 
 def parse_yuan(text: str, *, field_name: str) -> int:
     """ "259", "259.9" or "259.90" yuan (an optional ¥ and spaces allowed) → 25990 fen."""
-    cleaned = text.strip().replace("¥", "").replace("￥", "").replace(",", "").strip()
-    if not _YUAN.fullmatch(cleaned):
+    try:
+        fen = yuan_to_fen(text)
+    except ValueError:
+        fen = None
+    if fen is None:
         raise InvalidCatalogInput(
             "Enter a price in yuan with at most two decimals, e.g. 259 or 259.90.",
             data={"field": field_name},
         )
-    try:
-        fen = int(Decimal(cleaned) * 100)
-    except InvalidOperation as error:  # the pattern makes this unreachable; kept for safety
-        raise InvalidCatalogInput(data={"field": field_name}) from error
     if fen > MAX_PRICE_FEN:
         raise InvalidCatalogInput("The price is too high.", data={"field": field_name})
     return fen
@@ -76,10 +74,7 @@ def parse_whole(text: str, *, field_name: str) -> int:
     return int(text)
 
 
-def format_yuan(fen: int | None) -> str:
-    if fen is None:
-        return ""
-    return f"{fen // 100}.{fen % 100:02d}"
+format_yuan = input_yuan
 
 
 def split_list(text: str) -> list[str]:

@@ -23,38 +23,28 @@ from siyu.models.staff import Staff
 from siyu.orders.errors import InvalidRefund
 from siyu.web.console.errors import error_message
 from siyu.web.i18n import Translator
+from siyu.web.money import display_yuan, yuan_to_fen
 
 ORDERS_PATH = "/console/orders"
 REFUNDS_PATH = ORDERS_PATH + "/refunds"
 PAYMENTS_PATH = ORDERS_PATH + "/payments"
 ACTIVE = "orders"
-_YUAN = re.compile(r"^(\d{1,9})(?:\.(\d{1,2}))?$")
 # Error data fields given in fen, shown to operators in yuan.
 _FEN_FIELDS = ("maximum", "amount")
 
 
-def format_yuan(fen: int | None) -> str:
-    """12900 → "¥129.00"; a negative amount (a discount) → "-¥10.00"."""
-    if fen is None:
-        return "—"
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(fen), 100)
-    return f"{sign}¥{whole:,}.{cents:02d}"
+format_yuan = display_yuan
 
 
 def parse_yuan(text: str) -> int | None:
     """An operator's amount in yuan ("12", "12.5", "¥12.50") in fen; None when blank."""
-    cleaned = text.strip().replace("¥", "").replace("￥", "").replace(",", "").strip()
-    if not cleaned:
-        return None
-    match = _YUAN.match(cleaned)
-    if match is None:
+    try:
+        return yuan_to_fen(text)
+    except ValueError as error:
         raise InvalidRefund(
             "Enter the amount in yuan with at most two decimals.",
             data={"field": "amount", "reason": "format"},
-        )
-    whole, cents = match.group(1), (match.group(2) or "").ljust(2, "0")
-    return int(whole) * 100 + int(cents)
+        ) from error
 
 
 def parse_quantity(text: str, line_no: int) -> int:
