@@ -164,7 +164,11 @@ def free_port() -> int:
 
 def start_server(url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     environment = dict(
-        os.environ, SIYU_DATABASE_URL=url, SIYU_SECRET_KEY=SECRET_KEY, SIYU_DATA_DIR=str(data_dir)
+        os.environ,
+        SIYU_DATABASE_URL=url,
+        SIYU_SECRET_KEY=SECRET_KEY,
+        SIYU_DATA_DIR=str(data_dir),
+        SIYU_RUN_WORKER=os.environ.get("SIYU_RUN_WORKER", "true"),
     )
     server = subprocess.Popen(
         [

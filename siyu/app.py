@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 import redis
 from fastapi import FastAPI
 
@@ -37,6 +38,7 @@ from siyu.orders.shop_api import router as shop_orders_router
 from siyu.staff.api import router as staff_router
 
 logger = logging.getLogger("siyu")
+THREADS_BEYOND_REQUESTS = 8
 
 
 def create_app(settings: Settings | None = None, *, start_worker: bool | None = None) -> FastAPI:
@@ -48,6 +50,13 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         install_settings(settings)
+        # More threads than requests in flight (uvicorn's limit_concurrency, see
+        # siyu.server): a request that holds the SQLite writer lock and needs another
+        # threadpool hop (its route after its dependencies, its commit) always finds
+        # a free thread, however many requests wait for the lock (decision 0006).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = (
+            settings.max_concurrent_requests + THREADS_BEYOND_REQUESTS
+        )
         engine = make_engine(settings.database_url)
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)

@@ -19,7 +19,14 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 def run_server(settings: Settings, *, host: str, port: int) -> None:
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # Requests beyond the limit get 503 at once rather than queueing without bound.
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        limit_concurrency=settings.max_concurrent_requests,
+    )
 
 
 def run_worker(settings: Settings) -> None:

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     timezone: str = "Asia/Shanghai"
 
+    # Requests handled at once by `siyu serve`; more get 503 at once (backpressure).
+    max_concurrent_requests: int = Field(default=200, ge=1, le=10_000)
     # Requests larger than this are refused with 413 before the body is read.
     max_request_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     # Console login sessions.
