@@ -155,11 +155,13 @@ def _conclude(
     *,
     flagged: bool = False,
 ) -> NotificationOutcome:
-    session.execute(
-        update(PaymentNotification)
-        .where(PaymentNotification.id == notification_id)
-        .values(outcome=outcome.value, detail=detail[:300], is_flagged=flagged)
-    )
+    # The row was inserted as "applied" with no detail: the common case writes nothing more.
+    if outcome != NotificationOutcome.APPLIED or detail or flagged:
+        session.execute(
+            update(PaymentNotification)
+            .where(PaymentNotification.id == notification_id)
+            .values(outcome=outcome.value, detail=detail[:300], is_flagged=flagged)
+        )
     if flagged:
         outbox.emit(
             session,
