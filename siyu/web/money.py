@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-_YUAN = re.compile(r"^(\d{1,9})(?:\.(\d{1,2}))?$")
+# ASCII digits only: \d and int() would also take a full-width "１".
+_YUAN = re.compile(r"^([0-9]{1,9})(?:\.([0-9]{1,2}))?$")
 
 
 def yuan_to_fen(text: str) -> int | None:

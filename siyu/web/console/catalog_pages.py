@@ -8,6 +8,7 @@ htmx only adds a blank SKU row in place. Locations and stock are in
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query
@@ -19,12 +20,12 @@ from siyu.catalog import categories, products
 from siyu.catalog.catalog_errors import InvalidCursor
 from siyu.catalog.errors import InvalidCatalogInput
 from siyu.catalog.params import PathId
-from siyu.catalog.schemas import CategoryIn
+from siyu.catalog.schemas import CategoryIn, CategoryUpdate
 from siyu.core.errors import SiyuError
 from siyu.core.http import SessionDep
-from siyu.models.catalog import Product, ProductStatus
+from siyu.models.catalog import Category, Product, ProductStatus
 from siyu.staff.permissions import Permission
-from siyu.web.console import catalog_stock_pages
+from siyu.web.console import catalog_stock_pages, catalog_store_price_pages
 from siyu.web.console.catalog_forms import (
     CHANNEL_CHOICES,
     ProductForm,
@@ -42,6 +43,7 @@ from siyu.web.console.staff_pages import attempt
 
 router = APIRouter()
 router.include_router(catalog_stock_pages.router)
+router.include_router(catalog_store_price_pages.router)
 
 ManagePage = Annotated[ConsolePage, Depends(page_requiring(Permission.CATALOG_MANAGE))]
 LIST_PATH = "/console/catalog"
@@ -292,21 +294,53 @@ def product_status(
     return RedirectResponse(f"{PRODUCTS_PATH}/{product.id}?saved=1", status_code=303)
 
 
+@dataclass(frozen=True)
+class CategoryEdit:
+    """A rename or move that failed: which row, what was typed, and why."""
+
+    category_id: int
+    name: str
+    parent_id: str
+    error: str
+
+
+def _subtrees(found: list[Category]) -> dict[int, set[int]]:
+    """Each category with all below it: none of them may become its parent."""
+    children: dict[int | None, list[int]] = {}
+    for category in found:
+        children.setdefault(category.parent_id, []).append(category.id)
+    subtrees: dict[int, set[int]] = {}
+    for category in found:
+        seen: set[int] = set()
+        pending = [category.id]
+        while pending:
+            current = pending.pop()
+            if current not in seen:
+                seen.add(current)
+                pending.extend(children.get(current, []))
+        subtrees[category.id] = seen
+    return subtrees
+
+
 def _categories_page(
     page: ConsolePage,
     session: Session,
     *,
     flash: tuple[str, str] | None = None,
     name: str = "",
+    edit: CategoryEdit | None = None,
     status: int = 200,
 ) -> HTMLResponse:
+    found = categories.list_categories(session)
     return page.render(
         "catalog_categories.html",
         active=ACTIVE,
         status=status,
-        categories=categories.list_categories(session),
+        categories=found,
+        subtrees=_subtrees(found),
         flash=flash,
         name=name,
+        edit=edit,
     )
 
 
@@ -350,4 +384,37 @@ def category_delete(category_id: PathId, page: ManagePage, session: SessionDep) 
     if isinstance(outcome, SiyuError):
         flash = ("error", catalog_error_message(page.t, outcome))
         return _categories_page(page, session, flash=flash, status=outcome.status)
+    return RedirectResponse(f"{CATEGORIES_PATH}?saved=1", status_code=303)
+
+
+@router.post(CATEGORIES_PATH + "/{category_id}")
+def category_update(
+    category_id: PathId,
+    page: ManagePage,
+    session: SessionDep,
+    name: Annotated[str, Form(max_length=200)] = "",
+    parent_id: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """Rename and move in one form, with the rules of the API's PATCH (the service's)."""
+
+    def update() -> Category:
+        parent = parse_id(parent_id)
+        # A blank choice means the top level; anything else must be a row id.
+        if parent_id.strip() and parent is None:
+            raise InvalidCatalogInput(data={"field": "parent_id"})
+        try:
+            data = CategoryUpdate(name=name.strip(), parent_id=parent)
+        except ValidationError as invalid:
+            location = invalid.errors()[0]["loc"]
+            field_name = str(location[0]) if location else "name"
+            raise InvalidCatalogInput(data={"field": field_name}) from invalid
+        return categories.update_category(session, page.principal, category_id, data)
+
+    outcome = attempt(session, update)
+    if isinstance(outcome, SiyuError):
+        message = catalog_error_message(page.t, outcome)
+        edit = CategoryEdit(category_id, name, parent_id, message)
+        return _categories_page(
+            page, session, flash=("error", message), edit=edit, status=outcome.status
+        )
     return RedirectResponse(f"{CATEGORIES_PATH}?saved=1", status_code=303)
