@@ -310,25 +310,62 @@ def levels(session: Session, sku_ids: Iterable[int]) -> list[Level]:
     return [Level(row.sku_id, row.location_id, row.on_hand, row.reserved) for row in rows]
 
 
-def shipping_candidates(session: Session, sku_id: int, quantity: int) -> list[int]:
-    """Locations that ship mall orders and hold ``quantity`` available, best first.
+def reserve_for_delivery(
+    session: Session, wanted: dict[int, int], *, order_id: int | None, actor: str
+) -> dict[int, int]:
+    """Reserve ``wanted`` (SKU → quantity) for a delivery order, each SKU at the best
+    location that ships mall orders and has enough (by ``fulfilment_priority``); return
+    SKU → location.
 
-    This is a read; the caller still reserves with ``reserve()``, whose conditional
-    update is what decides. On ``stock.insufficient`` (someone was faster) the caller
-    tries the next candidate.
+    One read finds the candidates for every SKU; the conditional UPDATE still decides,
+    so when another buyer takes the last units between the read and the update, the
+    next candidate is tried. SKUs go in id order and each SKU's candidates in one fixed
+    order, so concurrent checkouts never wait on each other in a cycle. All the
+    movements are recorded in one insert. ``stock.insufficient`` when a SKU has no
+    location left; the caller's transaction then undoes the rest.
     """
+    for sku_id, quantity in wanted.items():
+        if quantity <= 0:
+            raise InvalidStockChange(
+                "Quantities must be positive.", data={"sku_id": sku_id, "quantity": quantity}
+            )
     rows = session.execute(
-        select(Location.id)
-        .join(StockLevel, StockLevel.location_id == Location.id)
+        select(StockLevel.sku_id, Location.id, StockLevel.on_hand - StockLevel.reserved)
+        .join(Location, Location.id == StockLevel.location_id)
         .where(
-            StockLevel.sku_id == sku_id,
-            StockLevel.on_hand - StockLevel.reserved >= quantity,
+            StockLevel.sku_id.in_(sorted(wanted)),
             Location.is_active.is_(True),
             Location.ships_online.is_(True),
         )
-        .order_by(Location.fulfilment_priority, Location.id)
+        .order_by(StockLevel.sku_id, Location.fulfilment_priority, Location.id)
     ).all()
-    return [row.id for row in rows]
+    candidates: dict[int, list[int]] = {}
+    for sku_id, location_id, available_now in rows:
+        if available_now >= wanted[sku_id]:
+            candidates.setdefault(sku_id, []).append(location_id)
+    now = clock.now()
+    connection = session.connection()
+    chosen: dict[int, int] = {}
+    for sku_id in sorted(wanted):
+        item_quantity = wanted[sku_id]
+        for location_id in candidates.get(sku_id, []):
+            item = StockItem(sku_id, location_id, item_quantity)
+            if rowcount(connection.execute(_RESERVE, _params(item, now))) == 1:
+                chosen[sku_id] = location_id
+                break
+        else:
+            raise StockInsufficient(
+                data={"sku_id": sku_id, "requested": item_quantity, "fulfilment": "delivery"}
+            )
+    _record(
+        session,
+        [StockItem(sku_id, chosen[sku_id], wanted[sku_id]) for sku_id in sorted(wanted)],
+        StockMovementKind.RESERVE,
+        order_id=order_id,
+        actor=actor,
+        reason="",
+    )
+    return chosen
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from siyu.catalog import prices, stock
-from siyu.catalog.stock_errors import StockInsufficient
 from siyu.core import clock
 from siyu.core.crypto import PiiCipher
 from siyu.core.settings import Settings
@@ -175,7 +174,8 @@ def _attribution_for(session: Session, customer_id: int, given: Attribution) -> 
 def _reserve(
     session: Session, order: Order, lines: list[OrderLine], checkout: CheckoutInput
 ) -> None:
-    """Reserve each line's stock; delivery lines try shipping locations best-first."""
+    """Reserve each line's stock: at the pick-up store, or for delivery at the best
+    shipping location of each SKU (``stock.reserve_for_delivery``)."""
     actor = f"order:{order.public_id}"
     if checkout.fulfilment == Fulfilment.PICKUP:
         assert checkout.pickup_store_id is not None
@@ -191,26 +191,11 @@ def _reserve(
             actor=actor,
         )
         return
-    for line in sorted(lines, key=lambda candidate: candidate.sku_id or 0):
-        assert line.sku_id is not None
-        for location_id in stock.shipping_candidates(session, line.sku_id, line.quantity):
-            try:
-                stock.reserve(
-                    session,
-                    [stock.StockItem(line.sku_id, location_id, line.quantity)],
-                    order_id=order.id,
-                    actor=actor,
-                )
-            except StockInsufficient:
-                # Someone took it between the read and our conditional update; the
-                # failed update changed nothing, so the next candidate is safe to try.
-                continue
-            line.location_id = location_id
-            break
-        else:
-            raise StockInsufficient(
-                data={"sku_id": line.sku_id, "requested": line.quantity, "fulfilment": "delivery"}
-            )
+    wanted = {line.sku_id: line.quantity for line in lines if line.sku_id is not None}
+    locations = stock.reserve_for_delivery(session, wanted, order_id=order.id, actor=actor)
+    for line in lines:
+        if line.sku_id is not None:
+            line.location_id = locations[line.sku_id]
 
 
 def place_order(

@@ -15,13 +15,14 @@ from siyu.core.crypto import PiiCipher
 from siyu.core.errors import SiyuError
 from siyu.core.settings import Settings
 from siyu.models.job import Job
+from siyu.models.location import LocationKind
 from siyu.models.order import Fulfilment, OrderStatus, OrderTransition
 from siyu.models.outbox import OutboxEvent
 from siyu.models.payment import NotificationOutcome, Payment, PaymentStatus
 from siyu.models.stock import StockLevel
 from siyu.orders import lifecycle
 from siyu.orders.payments import service as payment_service
-from tests.catalog.factories import make_store_price
+from tests.catalog.factories import make_location, make_store_price, put_stock
 from tests.customers.factories import make_customer
 from tests.orders.factories import make_shelf, order_items, pay, place_order, sandbox
 
@@ -233,3 +234,29 @@ def test_jobs_registered_for_the_worker() -> None:
         "refund.submit",
     ):
         assert task in names
+
+
+def test_delivery_stock_comes_from_the_best_location_that_has_enough(
+    session: Session, cipher: PiiCipher, settings: Settings
+) -> None:
+    shelf = make_shelf(session, warehouse_stock=1, store_stock=0)
+    shelf.warehouse.fulfilment_priority = 1
+    second = make_location(
+        session, name="华南仓", kind=LocationKind.WAREHOUSE, accepts_pickup=False, ships_online=True
+    )
+    second.fulfilment_priority = 2
+    put_stock(session, sku=shelf.skus[0], location=second, quantity=10)
+    put_stock(session, sku=shelf.skus[1], location=second, quantity=10)
+    customer = make_customer(session, cipher)
+    _, lines = place_order(
+        session,
+        cipher,
+        settings,
+        customer_id=customer.id,
+        items=order_items((shelf.skus[0], 3), (shelf.skus[1], 1)),
+    )
+    # Three units are more than the first warehouse has; one unit fits there.
+    assert [line.location_id for line in lines] == [second.id, shelf.warehouse.id]
+    assert _level(session, shelf.skus[0].id, second.id) == (10, 3)
+    assert _level(session, shelf.skus[1].id, shelf.warehouse.id) == (1, 1)
+    assert stock.audit(session) == []
