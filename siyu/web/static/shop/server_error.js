@@ -1,0 +1,2 @@
+// The error page needs nothing beyond the shared chrome.
+import "./core.js";
