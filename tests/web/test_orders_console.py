@@ -125,6 +125,8 @@ def test_list_shows_orders_with_chinese_statuses_and_yuan(client: TestClient, wo
     # 2 × 129 + 59 = 317 yuan: free shipping above 99.
     assert "¥317.00" in page.text
     assert "导购小王" in page.text
+    # Operators may open the customer behind each order.
+    assert f'href="/console/customers/{world.paid.customer_id}"' in page.text
     english = client.get("/console/orders", params={"lang": "en"})
     assert '<span class="badge order-paid" data-order-status="paid">Paid</span>' in english.text
     assert "Awaiting payment" in english.text

@@ -224,6 +224,7 @@ def order_list(
         flash=flash,
         yuan=format_yuan,
         may_refund=page.may(Permission.ORDERS_REFUND),
+        may_open_customer=page.may(Permission.CUSTOMERS_READ),
     )
 
 
