@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from siyu.core.crypto import PiiCipher
 from siyu.core.pagination import check_limit, decode_cursor, encode_cursor
 from siyu.customers import access as _customer_access  # noqa: F401  (registers the scope)
+from siyu.customers.errors import CustomerNotFound
 from siyu.customers.kinds import mask_phone
 from siyu.models.customer import Customer, CustomerStatus
 from siyu.models.order import Order, OrderLine, OrderTransition
@@ -373,6 +374,4 @@ def visible_customer(session: Session, principal: Principal, customer_id: int) -
         )
     )
     if found is None:
-        raise OrderNotFound(
-            "No such customer.", code="customer.not_found", data={"customer_id": customer_id}
-        )
+        raise CustomerNotFound(data={"customer_id": customer_id})

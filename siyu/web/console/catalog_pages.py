@@ -120,30 +120,6 @@ def _form_page(
     )
 
 
-def _submitted(
-    code: str,
-    name: str,
-    subtitle: str,
-    category_id: str,
-    spec_names: str,
-    images: str,
-    description: str,
-    sort_weight: str,
-    rows: list[SkuRow],
-) -> ProductForm:
-    return ProductForm(
-        code=code,
-        name=name,
-        subtitle=subtitle,
-        category_id=category_id,
-        spec_names=spec_names,
-        images=images,
-        description=description,
-        sort_weight=sort_weight,
-        rows=rows or [SkuRow()],
-    )
-
-
 def _with_error(page: ConsolePage, form: ProductForm, error: SiyuError) -> ProductForm:
     form.error = catalog_error_message(page.t, error)
     form.error_field = _field_of(error)
@@ -171,10 +147,7 @@ FormLong = Annotated[str, Form(max_length=20_000)]
 FormList = Annotated[list[str], Form()]
 
 
-@router.post(PRODUCTS_PATH + "/new")
-def product_create(
-    page: ManagePage,
-    session: SessionDep,
+def submitted_product_form(
     code: FormText = "",
     name: FormText = "",
     subtitle: FormText = "",
@@ -190,7 +163,8 @@ def product_create(
     sku_sale_price: FormList | None = None,
     sku_channels: FormList | None = None,
     sku_active: FormList | None = None,
-) -> Response:
+) -> ProductForm:
+    """The product form as posted (create and edit post the same fields)."""
     rows = rows_from(
         sku_id or [],
         sku_code or [],
@@ -200,9 +174,28 @@ def product_create(
         sku_channels or [],
         sku_active or [],
     )
-    form = _submitted(
-        code, name, subtitle, category_id, spec_names, images, description, sort_weight, rows
+    return ProductForm(
+        code=code,
+        name=name,
+        subtitle=subtitle,
+        category_id=category_id,
+        spec_names=spec_names,
+        images=images,
+        description=description,
+        sort_weight=sort_weight,
+        rows=rows or [SkuRow()],
     )
+
+
+SubmittedForm = Annotated[ProductForm, Depends(submitted_product_form)]
+
+
+@router.post(PRODUCTS_PATH + "/new")
+def product_create(
+    page: ManagePage,
+    session: SessionDep,
+    form: SubmittedForm,
+) -> Response:
     outcome = attempt(
         session, lambda: products.create_product(session, page.principal, product_in(form))
     )
@@ -231,35 +224,9 @@ def product_save(
     product_id: PathId,
     page: ManagePage,
     session: SessionDep,
-    code: FormText = "",
-    name: FormText = "",
-    subtitle: FormText = "",
-    category_id: FormText = "",
-    spec_names: FormText = "",
-    images: FormLong = "",
-    description: FormLong = "",
-    sort_weight: FormText = "0",
-    sku_id: FormList | None = None,
-    sku_code: FormList | None = None,
-    sku_specs: FormList | None = None,
-    sku_list_price: FormList | None = None,
-    sku_sale_price: FormList | None = None,
-    sku_channels: FormList | None = None,
-    sku_active: FormList | None = None,
+    form: SubmittedForm,
 ) -> Response:
     product = products.get_product(session, product_id)
-    rows = rows_from(
-        sku_id or [],
-        sku_code or [],
-        sku_specs or [],
-        sku_list_price or [],
-        sku_sale_price or [],
-        sku_channels or [],
-        sku_active or [],
-    )
-    form = _submitted(
-        code, name, subtitle, category_id, spec_names, images, description, sort_weight, rows
-    )
     outcome = attempt(
         session,
         lambda: products.update_product(session, page.principal, product.id, product_update(form)),
