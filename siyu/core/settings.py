@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     # Flat shipping fee for delivery orders below the free-shipping threshold (fen).
     shipping_fee: int = Field(default=1000, ge=0)
     free_shipping_threshold: int = Field(default=9900, ge=0)
+    # On a full refund, give the order's coupon back to the customer if it is still valid.
+    coupon_return_on_refund: bool = True
     # Payments: "sandbox" (a storefront page pays) or "wechatpay" (API v3).
     payment_provider: str = "sandbox"
     wechatpay_mchid: str | None = None

@@ -3,6 +3,17 @@
 from siyu.models.base import Base
 from siyu.models.catalog import Category, Product, ProductStatus, SalesChannel, Sku, StorePrice
 from siyu.models.channel_code import ChannelCode, ChannelCodeKind, ChannelCodeVisit
+from siyu.models.coupon import (
+    Coupon,
+    CouponKind,
+    CouponScope,
+    CouponSource,
+    CouponStatus,
+    CouponTally,
+    CouponTemplate,
+    TemplateStatus,
+    ValidityKind,
+)
 from siyu.models.customer import (
     ConflictStatus,
     Customer,
@@ -19,6 +30,23 @@ from siyu.models.customer import (
 )
 from siyu.models.job import Job, JobStatus, WorkerLease
 from siyu.models.location import Location, LocationKind
+from siyu.models.member import (
+    BenefitGrant,
+    BenefitKind,
+    GrowthEntry,
+    MemberProgram,
+    Membership,
+    MemberTier,
+    PointsEntry,
+    PointsEntryKind,
+    PointsEntryStatus,
+    PointsExchange,
+    PointsExchangeStatus,
+    PointsMallItem,
+    PointsMallItemKind,
+    PointsMallTally,
+    TierChange,
+)
 from siyu.models.order import (
     CartItem,
     Fulfilment,
@@ -55,6 +83,8 @@ __all__ = [
     "ApiToken",
     "AuditLog",
     "Base",
+    "BenefitGrant",
+    "BenefitKind",
     "CartItem",
     "Category",
     "ChannelCode",
@@ -62,6 +92,13 @@ __all__ = [
     "ChannelCodeVisit",
     "ConflictStatus",
     "ConsoleSession",
+    "Coupon",
+    "CouponKind",
+    "CouponScope",
+    "CouponSource",
+    "CouponStatus",
+    "CouponTally",
+    "CouponTemplate",
     "Customer",
     "CustomerIdentity",
     "CustomerMerge",
@@ -70,6 +107,7 @@ __all__ = [
     "CustomerStatus",
     "CustomerTag",
     "Fulfilment",
+    "GrowthEntry",
     "IdentityConflict",
     "IdentityKind",
     "Job",
@@ -77,6 +115,9 @@ __all__ = [
     "Location",
     "LocationKind",
     "LoginThrottle",
+    "MemberProgram",
+    "MemberTier",
+    "Membership",
     "NotificationOutcome",
     "Order",
     "OrderLine",
@@ -89,6 +130,14 @@ __all__ = [
     "PaymentNotification",
     "PaymentProvider",
     "PaymentStatus",
+    "PointsEntry",
+    "PointsEntryKind",
+    "PointsEntryStatus",
+    "PointsExchange",
+    "PointsExchangeStatus",
+    "PointsMallItem",
+    "PointsMallItemKind",
+    "PointsMallTally",
     "ProcessedEvent",
     "Product",
     "ProductStatus",
@@ -106,6 +155,9 @@ __all__ = [
     "StorePrice",
     "Tag",
     "TagKind",
+    "TemplateStatus",
+    "TierChange",
     "TrackedEvent",
+    "ValidityKind",
     "WorkerLease",
 ]

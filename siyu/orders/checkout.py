@@ -13,6 +13,7 @@ mall delivery orders — those use the SKU's sale price.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -34,6 +35,19 @@ from siyu.orders.pricing import pipeline
 
 MAX_LINES = 50
 ADDRESS_CONTEXT = "order.address"
+
+# Run after the order and its lines are written, in the same transaction: the members
+# and coupons domains redeem here what their pricing steps priced (a coupon marked
+# used, points spent). A hook that raises rolls the whole order back, so an order never
+# exists with a discount whose coupon or points were not taken.
+PlacementHook = Callable[[Session, Order, list[OrderLine], pipeline.PricingResult], None]
+_placement_hooks: dict[str, PlacementHook] = {}
+
+
+def register_placement_hook(name: str, hook: PlacementHook) -> None:
+    if name in _placement_hooks:
+        raise ValueError(f"placement hook {name!r} is already registered")
+    _placement_hooks[name] = hook
 
 
 @dataclass(frozen=True)
@@ -283,6 +297,8 @@ def place_order(
         )
     )
     session.flush()
+    for hook in _placement_hooks.values():
+        hook(session, order, lines, result)
     events.emit_order_event(session, events.ORDER_CREATED, order, lines, actor=actor)
     lifecycle.schedule_expiry(session, order, first=True)
     return order, lines

@@ -66,6 +66,7 @@ def quote_out(result: PricingResult) -> QuoteOut:
         total_amount=result.total_amount,
         steps=result.steps,
         messages=result.messages,
+        details=result.details,
     )
 
 

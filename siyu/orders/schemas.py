@@ -48,6 +48,10 @@ class CheckoutIn(BaseModel):
     referrer_customer_id: int | None = None
     channel_code: str | None = Field(default=None, max_length=30)
     store_id: int | None = None
+    # A coupon the buyer chose (its code); preview suggests the best one otherwise.
+    coupon_code: str | None = Field(default=None, min_length=1, max_length=24)
+    # Points to spend (capped by the points rules); 0 = none.
+    points: int = Field(default=0, ge=0, le=100_000_000)
     options: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -91,6 +95,9 @@ class QuoteOut(BaseModel):
     total_amount: int
     steps: list[str]
     messages: list[str]
+    # Per step, what the buyer may choose: {"coupon": {"applied", "suggested",
+    # "applicable", …}, "points": {"balance", "max_points", "spent", …}}.
+    details: dict[str, Any] = Field(default_factory=dict)
 
 
 class OrderLineOut(QuoteLineOut):

@@ -70,7 +70,11 @@ def checkout_input(
         pickup_store_id=body.pickup_store_id,
         address=body.address.model_dump() if body.address else None,
         note=body.note,
-        options=dict(body.options),
+        options={
+            **body.options,
+            **({"coupon_code": body.coupon_code} if body.coupon_code else {}),
+            **({"points": body.points} if body.points else {}),
+        },
         attribution=checkout.Attribution(
             touchpoint=touchpoint,
             channel_code_id=_channel_code_id(session, body.channel_code),

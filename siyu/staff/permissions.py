@@ -23,6 +23,8 @@ class Permission(StrEnum):
     ORDERS_MANAGE = "orders.manage"
     ORDERS_REFUND = "orders.refund"
     MEMBERS_MANAGE = "members.manage"
+    # Manual points adjustments move value by hand: admins only unless granted.
+    POINTS_ADJUST = "points.adjust"
     COUPONS_MANAGE = "coupons.manage"
     COUPONS_REDEEM = "coupons.redeem"
     CAMPAIGNS_MANAGE = "campaigns.manage"

@@ -2,7 +2,8 @@
 
 Order of steps, fixed here and nowhere else:
 
-    base_price → campaign_price → member_tier → threshold_offer → coupon → points → shipping
+    base_price → points_exchange → campaign_price → member_tier → threshold_offer
+    → coupon → points → shipping
 
 ``base_price`` always runs (list/sale/store price from ``siyu.catalog.prices``) and so
 does ``shipping``; the others are registered by the domains that own them (campaigns,
@@ -30,6 +31,7 @@ from siyu.models.order import Fulfilment
 from siyu.orders.pricing.allocation import allocate
 
 BASE_PRICE = "base_price"
+POINTS_EXCHANGE = "points_exchange"
 CAMPAIGN_PRICE = "campaign_price"
 MEMBER_TIER = "member_tier"
 THRESHOLD_OFFER = "threshold_offer"
@@ -39,6 +41,7 @@ SHIPPING = "shipping"
 
 STEP_ORDER: tuple[str, ...] = (
     BASE_PRICE,
+    POINTS_EXCHANGE,
     CAMPAIGN_PRICE,
     MEMBER_TIER,
     THRESHOLD_OFFER,
@@ -82,6 +85,9 @@ class PricingLine:
     adjustments: list[Adjustment] = field(default_factory=list)
     # Set by a campaign step; coupons skip campaign-priced lines unless allowed.
     campaign_id: int | None = None
+    # Set by the points-mall exchange step: the line's price is fixed (points + cash),
+    # and every later discount step (tier, offers, coupon, points) leaves it alone.
+    price_locked: bool = False
 
     @property
     def base_amount(self) -> int:
@@ -121,6 +127,11 @@ class PricingContext:
     options: dict[str, Any] = field(default_factory=dict)
     # Shown to the buyer ("再买 ¥12 免运费" …).
     messages: list[str] = field(default_factory=list)
+    # What steps tell the buyer and the placement hooks, by step name: the coupon step
+    # puts the applied coupon and the suggestions here, the points step the points
+    # to spend. Checkout hands it to the placement hooks (``siyu.orders.checkout``),
+    # which redeem exactly what was priced, in the order's transaction.
+    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def goods_amount(self) -> int:
@@ -213,6 +224,8 @@ class PricingResult:
     total_amount: int
     steps: list[str]
     messages: list[str]
+    details: dict[str, Any] = field(default_factory=dict)
+    customer_id: int | None = None
 
 
 class PricingInvariantBroken(AssertionError):
@@ -260,4 +273,14 @@ def _result(context: PricingContext, steps_run: list[str]) -> PricingResult:
     total = sum(line.payable_amount for line in lines)
     if total != items - discount + shipping:
         raise PricingInvariantBroken("order total is not the sum of its lines")
-    return PricingResult(lines, items, discount, shipping, total, steps_run, context.messages)
+    return PricingResult(
+        lines,
+        items,
+        discount,
+        shipping,
+        total,
+        steps_run,
+        context.messages,
+        context.details,
+        context.customer_id,
+    )

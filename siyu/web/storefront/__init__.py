@@ -10,4 +10,7 @@ from siyu.web.storefront import pages
 def storefront_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
     router.include_router(pages.router)
+    # Domain page modules (member centre, coupon centre, points mall) go here.
+    # Last: anything else under /shop is the shop's 404 page.
+    router.include_router(pages.fallback_router)
     return router

@@ -263,7 +263,11 @@ def login(request: Request) -> HTMLResponse:
     return render(request, page="login", title_key="shop.login.title")
 
 
-@router.get("/{unknown:path}", response_class=HTMLResponse)
+# Included after every other storefront router (``siyu.web.storefront``).
+fallback_router = APIRouter(prefix="/shop")
+
+
+@fallback_router.get("/{unknown:path}", response_class=HTMLResponse)
 def unknown_page(unknown: str, request: Request) -> Response:
     if unknown == "":
         return RedirectResponse("/shop", status_code=308)
