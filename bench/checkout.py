@@ -24,25 +24,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
-import os
 import random
 import resource
 import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
+from harness import (
+    SECRET_KEY,
+    free_port,
+    percentile,
+    process_cpu,
+    reset_database,
+    start_server,
+)
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from siyu.catalog import stock
 from siyu.core.crypto import PiiCipher
 from siyu.core.db import make_engine, make_session_factory, transaction
-from siyu.core.migrations import upgrade
 from siyu.core.settings import Settings, install
 from siyu.customers import sessions
 from siyu.models.catalog import Product, ProductStatus, Sku
@@ -53,7 +56,6 @@ from siyu.orders.payments import service as payment_service
 from siyu.orders.payments.sandbox import SandboxProvider
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/siyu_bench"
-SECRET_KEY = "bench-secret-key-" + "b" * 32
 GOAL = 1000
 PEER_MALL4J = 1110
 SKUS = 50
@@ -63,16 +65,6 @@ ADDRESS = {
     "region": "上海市 徐汇区",
     "detail": "漕溪北路 1 号",
 }
-
-
-def reset_database(url: str) -> None:
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    upgrade(url)
 
 
 def seed(factory: sessionmaker[Session], customers: int) -> tuple[list[int], list[str]]:
@@ -115,11 +107,6 @@ def seed(factory: sessionmaker[Session], customers: int) -> tuple[list[int], lis
         return [sku.id for sku in skus], tokens
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
 def bench_service(
     factory: sessionmaker[Session], settings: Settings, sku_ids: list[int], orders: int
 ) -> tuple[float, list[float]]:
@@ -154,44 +141,6 @@ def bench_service(
             payment_service.apply_notice(session, sandbox.parse_notification(headers, body))
         latencies.append(time.perf_counter() - begin)
     return orders / (time.perf_counter() - started), latencies
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start_server(url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    environment = dict(
-        os.environ,
-        SIYU_DATABASE_URL=url,
-        SIYU_SECRET_KEY=SECRET_KEY,
-        SIYU_DATA_DIR=str(data_dir),
-        SIYU_RUN_WORKER=os.environ.get("SIYU_RUN_WORKER", "true"),
-    )
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "siyu"),
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    server.kill()
-    raise RuntimeError("the server did not start")
 
 
 async def shopper_loop(
@@ -263,7 +212,7 @@ def bench_http(
     server = start_server(url, data_dir, port)
     base = f"http://127.0.0.1:{port}"
     try:
-        server_cpu_before = _process_cpu(server.pid)
+        server_cpu_before = process_cpu(server.pid)
         queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
         share = orders // clients
         processes = [
@@ -280,19 +229,13 @@ def bench_http(
         elapsed = time.perf_counter() - started
         for process in processes:
             process.join()
-        server_cpu = _process_cpu(server.pid) - server_cpu_before
+        server_cpu = process_cpu(server.pid) - server_cpu_before
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)
     latencies = [value for result in results for value in result[0]]
     client_cpu = sum(result[1] for result in results)
     return len(latencies) / elapsed, latencies, server_cpu / elapsed, client_cpu / elapsed
-
-
-def _process_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks
 
 
 def run(url: str, arguments: argparse.Namespace) -> None:
