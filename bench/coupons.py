@@ -269,6 +269,7 @@ def http_phase(
     *,
     seconds: float,
     connections: int,
+    limit: int = 0,
 ) -> dict[str, float]:
     port = free_port()
     server = start_server(url, data_dir, port)
