@@ -24,6 +24,8 @@ from siyu.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from siyu.core.settings import Settings, get_settings
 from siyu.core.settings import install as install_settings
 from siyu.core.worker import Worker
+from siyu.coupons.api import router as coupons_router
+from siyu.coupons.shop_api import router as shop_coupons_router
 from siyu.customers import access as _customer_access  # noqa: F401  (registers the scope)
 from siyu.customers.api import router as customers_router
 from siyu.customers.identity_api import router as identity_router
@@ -32,6 +34,12 @@ from siyu.customers.shop_sessions_api import router as shop_sessions_router
 from siyu.events.api import router as events_router
 from siyu.events.shop_api import router as shop_events_router
 from siyu.health.api import router as health_router
+from siyu.members import benefits_tasks
+from siyu.members.api import router as members_router
+from siyu.members.benefits_api import router as benefits_router
+from siyu.members.points_mall_api import router as points_mall_router
+from siyu.members.points_mall_shop_api import router as shop_points_mall_router
+from siyu.members.shop_api import router as shop_members_router
 from siyu.orders.api import router as orders_router
 from siyu.orders.payments.notify_api import router as payment_notify_router
 from siyu.orders.shop_api import router as shop_orders_router
@@ -73,6 +81,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
             worker.start()
             with transaction(app.state.session_factory) as session:
                 maintenance.schedule(session)
+                benefits_tasks.schedule(session)
         elif app.state.redis is not None:
             # No worker here, but `siyu worker` processes elsewhere should still hear
             # about this process's commits at once rather than on their next poll.
@@ -117,6 +126,14 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     app.include_router(shop_catalog_router)
     app.include_router(orders_router)
     app.include_router(shop_orders_router)
+    app.include_router(coupons_router)
+    app.include_router(shop_coupons_router)
+    # Before members_router: its /api/v1/members/{customer_id} would take "benefits".
+    app.include_router(benefits_router)
+    app.include_router(points_mall_router)
+    app.include_router(shop_points_mall_router)
+    app.include_router(members_router)
+    app.include_router(shop_members_router)
     app.include_router(payment_notify_router)
     web.install(app)
     return app

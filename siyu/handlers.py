@@ -14,6 +14,9 @@ DOMAIN_TASK_MODULES: tuple[str, ...] = (
     "siyu.core.maintenance",
     "siyu.customers.merge",
     "siyu.orders.tasks",
+    "siyu.coupons.tasks",
+    "siyu.members.benefits_tasks",
+    "siyu.members.tasks",
 )
 
 

@@ -155,7 +155,10 @@ def _tracked_types(shop: Shop) -> set[str]:
 def test_browse_cart_pay_and_refund_one_unit(page: Any, shop: Shop) -> None:
     page = _mobile(page)
     page.goto(shop.url("/shop"))
-    assert page.locator("#coupon-entry p").inner_text() == "优惠券随会员功能上线，敬请期待。"
+    assert (
+        page.locator("#coupon-entry p").inner_text()
+        == "领券下单更划算，满减、折扣、免运费都在这里。"
+    )
     card = page.locator(f".product-card[data-product-id='{shop.product_id}']")
     card.wait_for()
     assert card.locator(".product-card-price strong").inner_text() == "¥59.00 起"

@@ -97,14 +97,15 @@ def test_tabs_mark_the_current_page(shop: TestClient) -> None:
     assert 'class="shop-tab" data-tab="home">首页</a>' in html
 
 
-def test_home_has_banners_hot_items_and_an_honest_coupon_entry(shop: TestClient) -> None:
+def test_home_has_banners_hot_items_and_a_coupon_centre_entry(shop: TestClient) -> None:
     html = shop.get("/shop").text
     assert html.count('class="banner tone-') == len(pages.BANNERS) == 3
     assert "<strong>新品上市</strong>" in html
     assert "<strong>满 ¥99 包邮</strong>" in html
     assert 'id="coupon-entry"' in html
-    assert "优惠券随会员功能上线，敬请期待。" in html
-    assert "即将上线" in html
+    assert '<a class="coupon-entry" id="coupon-entry" href="/shop/coupons">' in html
+    assert "领券下单更划算，满减、折扣、免运费都在这里。" in html
+    assert "去领券" in html
     assert _shell(html)["params"] == {"hot": pages.HOT_ITEMS}
 
 

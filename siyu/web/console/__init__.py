@@ -10,10 +10,13 @@ from siyu.web.console import (
     catalog_pages,
     channel_codes_pages,
     conflicts_pages,
+    coupons_pages,
     customers_pages,
     dashboard,
     events_pages,
+    members_pages,
     orders_pages,
+    points_mall_pages,
     refunds_pages,
     sections,
     sidebar_pages,
@@ -40,6 +43,10 @@ def console_router() -> APIRouter:
         # Refunds before orders: /console/orders/refunds and /payments are not order numbers.
         refunds_pages,
         orders_pages,
+        # Before the members pages: /console/members/points-mall is not a member id.
+        points_mall_pages,
+        members_pages,
+        coupons_pages,
         # Last: the pages of sections that later issues build.
         sections,
     ):

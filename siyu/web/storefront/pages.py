@@ -79,6 +79,7 @@ TABS: tuple[Tab, ...] = (
     Tab("categories", "/shop/categories", "shop.tab.categories"),
     Tab("cart", "/shop/cart", "shop.tab.cart"),
     Tab("orders", "/shop/orders", "shop.tab.orders"),
+    Tab("member", "/shop/member", "shop.tab.member"),
 )
 
 

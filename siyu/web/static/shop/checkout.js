@@ -17,6 +17,7 @@ import {
   track,
 } from "./core.js";
 import {quoteLine, totals} from "./quote.js";
+import {couponChoice, couponCode, couponRefused, resetCoupon} from "./coupon_checkout.js";
 
 const search = new URLSearchParams(window.location.search);
 const fromCart = search.get("from") === "cart";
@@ -36,6 +37,8 @@ function baseBody() {
   if (fromCart) body.from_cart = true;
   else body.items = [{sku_id: skuId, quantity}];
   if (body.fulfilment === "pickup") body.pickup_store_id = pickupStoreId;
+  const code = couponCode();
+  if (code) body.coupon_code = code;
   return body;
 }
 
@@ -48,6 +51,8 @@ async function preview() {
   lines.setAttribute("aria-busy", "true");
   try {
     const quote = await api("POST", "/checkout/preview", baseBody());
+    // The best coupon is suggested; until the buyer chooses, it is used (one re-price).
+    if (couponChoice(quote, preview)) return;
     lines.replaceChildren(...quote.lines.map((line) => quoteLine(line)));
     byId("quote-totals").replaceChildren(...totals(quote));
     byId("quote-messages").replaceChildren(
@@ -62,6 +67,14 @@ async function preview() {
       track("checkout_start", {order_value_fen: quote.total_amount, items});
     }
   } catch (error) {
+    // The chosen coupon no longer fits (another store, fewer items): back to the
+    // suggestion, and say why.
+    if (couponRefused(error)) {
+      report(error);
+      resetCoupon();
+      await preview();
+      return;
+    }
     lines.replaceChildren();
     byId("quote-totals").replaceChildren();
     byId("checkout-total").textContent = "—";

@@ -1,0 +1,1 @@
+"""Coupons: templates, issuing, redemption at checkout and at the till, expiry, statistics."""

@@ -1,0 +1,217 @@
+"""Growth value: an append-only ledger (``growth_entry``) and its sum on the membership.
+
+Each entry is idempotent by (customer, source, reference): an ``order.paid`` event
+delivered twice adds growth once. ``growth_value`` (lifetime) and ``period_growth``
+(this review period) move with one UPDATE in the same transaction as the entry;
+neither goes below zero, so a refund larger than the growth still held removes what
+is there and records exactly that.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import case, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from siyu.core import clock
+from siyu.members import memberships, program, tier_changes
+from siyu.members.errors import GrowthTaskDone, GrowthTaskUnknown
+from siyu.models.customer import Customer, CustomerStaffLink
+from siyu.models.member import GrowthEntry, Membership
+
+
+class Source:
+    ORDER = "order"
+    REFUND = "refund"
+    TASK = "task"
+    ADJUST = "adjust"
+    MERGE = "merge"
+
+
+TASKS = ("complete_profile", "first_wecom_add", "review")
+
+
+def _insert(
+    session: Session,
+    customer_id: int,
+    *,
+    source: str,
+    amount: int,
+    reference: str,
+    reason: str,
+    actor: str,
+) -> bool:
+    created = session.execute(
+        memberships.dialect_insert(session, GrowthEntry)
+        .values(
+            customer_id=customer_id,
+            source=source,
+            amount=amount,
+            reference=reference[:80],
+            reason=reason[:200],
+            actor=actor[:64],
+            created_at=clock.now(),
+        )
+        .on_conflict_do_nothing(index_elements=["customer_id", "source", "reference"])
+        .returning(GrowthEntry.id)
+    ).scalar_one_or_none()
+    return created is not None
+
+
+def add(
+    session: Session,
+    customer_id: int,
+    amount: int,
+    *,
+    source: str,
+    reference: str,
+    reason: str = "",
+    actor: str = "system",
+) -> bool:
+    """Add growth (``amount`` > 0) and upgrade at once if a higher tier is reached.
+    False when this (source, reference) was already counted."""
+    membership = memberships.ensure(session, customer_id)
+    if amount <= 0:
+        return False
+    if not _insert(
+        session,
+        customer_id,
+        source=source,
+        amount=amount,
+        reference=reference,
+        reason=reason,
+        actor=actor,
+    ):
+        return False
+    now = clock.now()
+    grown = session.execute(
+        update(Membership)
+        .where(Membership.customer_id == customer_id)
+        .values(
+            growth_value=Membership.growth_value + amount,
+            period_growth=Membership.period_growth + amount,
+            updated_at=now,
+        )
+        .returning(Membership.growth_value, Membership.period_growth)
+        .execution_options(synchronize_session=False)
+    ).one()
+    # What the UPDATE returned is what the row holds: no second read.
+    set_committed_value(membership, "growth_value", grown.growth_value)
+    set_committed_value(membership, "period_growth", grown.period_growth)
+    set_committed_value(membership, "updated_at", now)
+    tier_changes.upgrade_if_earned(session, membership)
+    return True
+
+
+def reduce(
+    session: Session,
+    customer_id: int,
+    amount: int,
+    *,
+    source: str,
+    reference: str,
+    reason: str = "",
+    actor: str = "system",
+) -> int:
+    """Take back up to ``amount`` growth; returns what was taken (never below zero).
+    Lowering growth never lowers the tier before the review."""
+    membership = memberships.get(session, customer_id)
+    if membership is None or amount <= 0:
+        return 0
+    # Lock the row first so the amount taken is computed from the current value.
+    session.refresh(membership, with_for_update=True)
+    taken = min(amount, membership.growth_value)
+    if taken <= 0 or not _insert(
+        session,
+        customer_id,
+        source=source,
+        amount=-taken,
+        reference=reference,
+        reason=reason,
+        actor=actor,
+    ):
+        return 0
+    session.execute(
+        update(Membership)
+        .where(Membership.customer_id == customer_id)
+        .values(
+            growth_value=Membership.growth_value - taken,
+            period_growth=case(
+                (Membership.period_growth > taken, Membership.period_growth - taken), else_=0
+            ),
+            updated_at=clock.now(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(membership)
+    return taken
+
+
+def for_paid_amount(session: Session, paid_amount: int) -> int:
+    """Growth for ``paid_amount`` fen: whole yuan × growth_per_yuan, rounded down."""
+    return paid_amount * program.current(session).growth_per_yuan // 100
+
+
+def complete_task(session: Session, customer_id: int, task: str, *, actor: str = "system") -> int:
+    """Reward a growth task once per customer; returns the growth added."""
+    if task not in TASKS:
+        raise GrowthTaskUnknown(data={"task": task, "tasks": list(TASKS)})
+    amount = getattr(program.current(session).growth_tasks, task)
+    memberships.ensure(session, customer_id)
+    done = session.scalar(
+        select(GrowthEntry.id).where(
+            GrowthEntry.customer_id == customer_id,
+            GrowthEntry.source == Source.TASK,
+            GrowthEntry.reference == f"task:{task}",
+        )
+    )
+    if done is not None:
+        raise GrowthTaskDone(data={"task": task})
+    if amount <= 0:
+        return 0
+    added = add(
+        session,
+        customer_id,
+        amount,
+        source=Source.TASK,
+        reference=f"task:{task}",
+        reason=task,
+        actor=actor,
+    )
+    if not added:
+        raise GrowthTaskDone(data={"task": task})
+    return amount
+
+
+def automatic_tasks(session: Session, customer_id: int) -> list[str]:
+    """Reward the tasks the customer's record shows done (complete profile: name,
+    birthday and gender; first WeCom add: a staff link exists). Safe to call often."""
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        return []
+    done = set(
+        session.scalars(
+            select(GrowthEntry.reference).where(
+                GrowthEntry.customer_id == customer_id, GrowthEntry.source == Source.TASK
+            )
+        )
+    )
+    rewarded = []
+    if (
+        "task:complete_profile" not in done
+        and customer.name
+        and customer.birthday is not None
+        and customer.gender
+    ):
+        complete_task(session, customer_id, "complete_profile")
+        rewarded.append("complete_profile")
+    if "task:first_wecom_add" not in done:
+        linked = session.scalar(
+            select(CustomerStaffLink.customer_id)
+            .where(CustomerStaffLink.customer_id == customer_id)
+            .limit(1)
+        )
+        if linked is not None:
+            complete_task(session, customer_id, "first_wecom_add")
+            rewarded.append("first_wecom_add")
+    return rewarded
