@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import shutil
 import signal
@@ -77,17 +78,9 @@ for line in io.lines(os.getenv("BENCH_REQUESTS")) do
   local tab = line:find("\\t")
   lines[#lines + 1] = {line:sub(1, tab - 1), line:sub(tab + 1)}
 end
-local next_line = 0
+-- A later slice of the same phase goes on where the last one stopped.
+local next_line = tonumber(os.getenv("BENCH_OFFSET") or "0")
 local path = os.getenv("BENCH_PATH")
--- With BENCH_LIMIT, stop after that many responses instead of at the duration.
-local limit = tonumber(os.getenv("BENCH_LIMIT") or "0")
-local answered = 0
-if limit > 0 then
-  response = function(status, headers, body)
-    answered = answered + 1
-    if answered >= limit then wrk.thread:stop() end
-  end
-end
 request = function()
   next_line = next_line % #lines + 1
   local item = lines[next_line]
@@ -232,12 +225,10 @@ def run_wrk(
     seconds: float,
     connections: int,
     work_dir: Path,
-    limit: int = 0,
+    offset: int = 0,
 ) -> dict[str, float]:
     requests_file = work_dir / "requests.tsv"
-    requests_file.write_text("".join(f"{token}\t{body}\n" for token, body in lines))
     script = work_dir / "bench.lua"
-    script.write_text(WRK_SCRIPT)
     command = [
         "wrk",
         "-t1",
@@ -252,7 +243,7 @@ def run_wrk(
     environment = {
         "BENCH_REQUESTS": str(requests_file),
         "BENCH_PATH": path,
-        "BENCH_LIMIT": str(limit),
+        "BENCH_OFFSET": str(offset % len(lines)),
         "PATH": "/usr/bin",
     }
     output = subprocess.run(command, env=environment, capture_output=True, text=True, check=True)
@@ -269,35 +260,62 @@ def http_phase(
     *,
     seconds: float,
     connections: int,
-    limit: int = 0,
+    min_requests: int = 0,
 ) -> dict[str, float]:
+    """Drive one fresh server with ``lines`` for ``seconds``; with ``min_requests``, go
+    on in further slices (each sized from the rate so far) until that many answers."""
+    (data_dir / "requests.tsv").write_text("".join(f"{token}\t{body}\n" for token, body in lines))
+    (data_dir / "bench.lua").write_text(WRK_SCRIPT)
     port = free_port()
     server = start_server(url, data_dir, port)
+    totals = {"requests": 0.0, "seconds": 0.0, "non_2xx": 0.0, "errors": 0.0}
+    p50s, p99s = [], []
     try:
         before = process_cpu(server.pid)
-        result = run_wrk(
-            f"http://127.0.0.1:{port}",
-            path,
-            lines,
-            seconds=seconds,
-            connections=connections,
-            work_dir=data_dir,
-            limit=limit,
-        )
-        result["server_cores"] = (process_cpu(server.pid) - before) / result["seconds"]
+        slice_seconds = seconds
+        while True:
+            result = run_wrk(
+                f"http://127.0.0.1:{port}",
+                path,
+                lines,
+                seconds=slice_seconds,
+                connections=connections,
+                work_dir=data_dir,
+                offset=int(totals["requests"]),
+            )
+            for key in totals:
+                totals[key] += result[key]
+            p50s.append(result["p50_ms"])
+            p99s.append(result["p99_ms"])
+            missing = min_requests - totals["requests"]
+            if missing <= 0:
+                break
+            rate = totals["requests"] / totals["seconds"]
+            # Short slices: refusals after a sell-out are faster than claims, so a
+            # long slice sized on the claims' rate would overshoot by thousands.
+            slice_seconds = max(1, min(2, math.ceil(missing / rate)))
+        server_cores = (process_cpu(server.pid) - before) / totals["seconds"]
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)
-    ok = result["requests"] - result["non_2xx"] - result["errors"]
-    result["ok_per_second"] = ok / result["seconds"]
+    ok = totals["requests"] - totals["non_2xx"] - totals["errors"]
+    summary = {
+        **totals,
+        # Slices are a few at most; their median and worst p99 bound the whole run's.
+        "p50_ms": max(p50s),
+        "p99_ms": max(p99s),
+        "server_cores": server_cores,
+        "ok_per_second": ok / totals["seconds"],
+    }
     print(
-        f"  HTTP {label}: {result['ok_per_second']:,.0f}/s succeeded "
-        f"({result['requests']:,.0f} requests, {result['non_2xx']:,.0f} refused, "
-        f"{result['errors']:,.0f} errors) with {connections} connections; "
-        f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms; "
-        f"server {result['server_cores']:.2f} cores"
+        f"  HTTP {label}: {summary['ok_per_second']:,.0f}/s succeeded, "
+        f"{summary['requests'] / summary['seconds']:,.0f}/s answered "
+        f"({summary['requests']:,.0f} requests, {summary['non_2xx']:,.0f} refused, "
+        f"{summary['errors']:,.0f} errors) with {connections} connections; "
+        f"p50 {summary['p50_ms']:.1f} ms, p99 {summary['p99_ms']:.1f} ms; "
+        f"server {summary['server_cores']:.2f} cores"
     )
-    return result
+    return summary
 
 
 def sell_out(url: str, data_dir: Path, factory: sessionmaker[Session], shop: Shop) -> None:
@@ -312,16 +330,18 @@ def sell_out(url: str, data_dir: Path, factory: sessionmaker[Session], shop: Sho
         )
     body = json.dumps({"template_id": template.public_id})
     lines = [(shop.tokens[n % len(shop.tokens)], body) for n in range(SELL_OUT_CLAIMS)]
-    # wrk runs for a duration, not a count: size the run so the 10,000 claims (and a
-    # few more, all refused) fit; the check below is on the database, not on wrk.
+    # wrk runs for a duration, not a count: slices go on until 10,000 claims were
+    # answered (a few more may be sent, and are refused once the coupon is gone); the
+    # check below is on the database, not on wrk.
     result = http_phase(
         url,
         data_dir,
         "sell-out burst",
         "/api/shop/v1/coupons/claim",
         lines,
-        seconds=8,
+        seconds=5,
         connections=64,
+        min_requests=SELL_OUT_CLAIMS,
     )
     with transaction(factory) as session:
         issued = session.scalar(
