@@ -23,6 +23,7 @@ from siyu.staff.principal import command_line_principal
 
 if TYPE_CHECKING:
     from siyu.demo.brand.generator import DemoSummary
+    from siyu.demo.offers import OffersSummary
 
 app = typer.Typer(help="siyu 私域 — private-domain commerce operating system", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -33,6 +34,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(staff_app, name="staff")
 app.add_typer(token_app, name="token")
 app.add_typer(import_app, name="import")
+points_app = typer.Typer(help="Members' points ledger.", no_args_is_help=True)
+app.add_typer(points_app, name="points")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -214,6 +217,18 @@ def demo(
             f"demo brand: {summary.customers:,} customers, {summary.orders:,} orders "
             f"in {summary.seconds:.1f} s"
         )
+    offers = _build_offers_with_progress(settings, seed=seed)
+    if offers is None:
+        typer.echo("demo member program already present: offers skipped")
+    else:
+        typer.echo(
+            f"demo offers: {sum(offers.tiers.values()):,} members in {len(offers.tiers)} tiers, "
+            f"{offers.events_replayed:,} order events replayed, "
+            f"{offers.coupons_issued:,} coupons ({offers.coupons_used_on_orders:,} on orders, "
+            f"{offers.coupons_written_off:,} written off), {offers.checkouts:,} checkouts, "
+            f"{offers.exchanges:,} points exchanges in {offers.seconds:.1f} s "
+            f"(replay {offers.replay_seconds:.1f} s)"
+        )
     if no_serve:
         return
     from siyu.server import run_server
@@ -261,6 +276,28 @@ def _build_brand_with_progress(
         )
 
 
+def _build_offers_with_progress(settings: Settings, *, seed: int) -> OffersSummary | None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from siyu.demo.setup import build_demo_offers
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=False,
+    ) as progress:
+        task: list[int] = []
+
+        def report(_phase: str, done: int, total: int) -> None:
+            if not task:
+                task.append(int(progress.add_task("members, points and coupons", total=total)))
+            progress.update(task[0], completed=done, total=total)  # type: ignore[arg-type]
+
+        return build_demo_offers(settings, seed=seed, progress=report)
+
+
 @import_app.command("transactions")
 def import_transactions(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
@@ -299,6 +336,36 @@ def import_transactions(
         f"customers: {result.customers_created:,} new, {result.customers_reused:,} existing\n"
         f"time: {result.seconds:.1f} s"
     )
+
+
+@points_app.command("audit")
+def points_audit() -> None:
+    """Replay every member's ledgers; print each mismatch; exit 1 on any."""
+    from siyu.members import audit as points_ledger_audit
+
+    with _unit_of_work(_settings()) as session:
+        report = points_ledger_audit.run(session)
+    for m in report.mismatches:
+        typer.echo(f"customer {m.customer_id}: {m.check} ledger={m.ledger} balance={m.balance}")
+    typer.echo(f"memberships: {report.memberships:,}, mismatches: {len(report.mismatches):,}")
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
+coupons_app = typer.Typer(help="Coupons.", no_args_is_help=True)
+app.add_typer(coupons_app, name="coupons")
+
+
+@coupons_app.command("expire")
+def coupons_expire() -> None:
+    """Expire coupons past their end and send due reminders now; (re)start the daily jobs."""
+    from siyu.coupons import expiry
+
+    with _unit_of_work(_settings()) as session:
+        expired = expiry.expire_due(session)
+        reminded = expiry.remind_due(session)
+        expiry.schedule(session)
+    typer.echo(f"expired: {expired:,}, reminded: {reminded:,}")
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from siyu.core import migrations, security
 from siyu.core.db import make_engine, make_session_factory, transaction
@@ -12,6 +13,11 @@ from siyu.demo.brand import generator
 from siyu.models.staff import Role
 from siyu.staff import service as staff_service
 from siyu.staff.principal import command_line_principal
+
+if TYPE_CHECKING:
+    from siyu.demo.offers import OffersSummary
+
+Progress = generator.Progress
 
 DEMO_USERNAME = "demo"
 LOGIN_FILE = "demo-login.json"
@@ -92,3 +98,13 @@ def build_demo_brand(
             )
     finally:
         engine.dispose()
+
+
+def build_demo_offers(
+    settings: Settings, *, seed: int = generator.DEFAULT_SEED, progress: Progress | None = None
+) -> OffersSummary | None:
+    """Tiers, points history, coupons and the points mall on the demo brand, through the
+    real services; None when tiers already exist (a second run adds nothing)."""
+    from siyu.demo import offers
+
+    return offers.build_demo_offers(settings, progress or generator.no_progress, seed=seed)

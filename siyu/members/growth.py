@@ -9,7 +9,9 @@ is there and records exactly that.
 
 from __future__ import annotations
 
-from sqlalchemy import case, select, update
+from typing import Any
+
+from sqlalchemy import Exists, bindparam, case, exists, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -31,6 +33,20 @@ class Source:
 TASKS = ("complete_profile", "first_wecom_add", "review")
 
 
+# One insert-or-nothing per dialect, built on first use (it runs on every paid order).
+_INSERTS: dict[str, Any] = {}
+_GROW = (
+    update(Membership)
+    .where(Membership.customer_id == bindparam("member"))
+    .values(
+        growth_value=Membership.growth_value + bindparam("amount"),
+        period_growth=Membership.period_growth + bindparam("amount"),
+        updated_at=bindparam("now"),
+    )
+    .returning(Membership.growth_value, Membership.period_growth)
+)
+
+
 def _insert(
     session: Session,
     customer_id: int,
@@ -41,20 +57,29 @@ def _insert(
     reason: str,
     actor: str,
 ) -> bool:
-    created = session.execute(
-        memberships.dialect_insert(session, GrowthEntry)
-        .values(
-            customer_id=customer_id,
-            source=source,
-            amount=amount,
-            reference=reference[:80],
-            reason=reason[:200],
-            actor=actor[:64],
-            created_at=clock.now(),
+    dialect = session.get_bind().dialect.name
+    if dialect not in _INSERTS:
+        _INSERTS[dialect] = (
+            memberships.dialect_insert(session, GrowthEntry)
+            .on_conflict_do_nothing(index_elements=["customer_id", "source", "reference"])
+            .returning(GrowthEntry.id)
         )
-        .on_conflict_do_nothing(index_elements=["customer_id", "source", "reference"])
-        .returning(GrowthEntry.id)
-    ).scalar_one_or_none()
+    created = (
+        session.connection()
+        .execute(
+            _INSERTS[dialect],
+            {
+                "customer_id": customer_id,
+                "source": source,
+                "amount": amount,
+                "reference": reference[:80],
+                "reason": reason[:200],
+                "actor": actor[:64],
+                "created_at": clock.now(),
+            },
+        )
+        .scalar_one_or_none()
+    )
     return created is not None
 
 
@@ -84,17 +109,11 @@ def add(
     ):
         return False
     now = clock.now()
-    grown = session.execute(
-        update(Membership)
-        .where(Membership.customer_id == customer_id)
-        .values(
-            growth_value=Membership.growth_value + amount,
-            period_growth=Membership.period_growth + amount,
-            updated_at=now,
-        )
-        .returning(Membership.growth_value, Membership.period_growth)
-        .execution_options(synchronize_session=False)
-    ).one()
+    grown = (
+        session.connection()
+        .execute(_GROW, {"member": customer_id, "amount": amount, "now": now})
+        .one()
+    )
     # What the UPDATE returned is what the row holds: no second read.
     set_committed_value(membership, "growth_value", grown.growth_value)
     set_committed_value(membership, "period_growth", grown.period_growth)
@@ -183,35 +202,40 @@ def complete_task(session: Session, customer_id: int, task: str, *, actor: str =
     return amount
 
 
+def _task_rewarded(reference: str) -> Exists:
+    return exists().where(
+        GrowthEntry.customer_id == bindparam("customer_id"),
+        GrowthEntry.source == Source.TASK,
+        GrowthEntry.reference == reference,
+    )
+
+
+# Built once: it runs on every paid order, and building it cost more than running it.
+_TASKS_DUE = select(
+    Customer.name.is_not(None)
+    & (Customer.name != "")
+    & Customer.birthday.is_not(None)
+    & Customer.gender.is_not(None)
+    & (Customer.gender != ""),
+    exists().where(CustomerStaffLink.customer_id == bindparam("customer_id")),
+    _task_rewarded("task:complete_profile"),
+    _task_rewarded("task:first_wecom_add"),
+).where(Customer.id == bindparam("customer_id"))
+
+
 def automatic_tasks(session: Session, customer_id: int) -> list[str]:
     """Reward the tasks the customer's record shows done (complete profile: name,
-    birthday and gender; first WeCom add: a staff link exists). Safe to call often."""
-    customer = session.get(Customer, customer_id)
-    if customer is None:
+    birthday and gender; first WeCom add: a staff link exists). Safe to call often:
+    one query answers whether anything is due (it runs on every paid order)."""
+    row = session.connection().execute(_TASKS_DUE, {"customer_id": customer_id}).one_or_none()
+    if row is None:
         return []
-    done = set(
-        session.scalars(
-            select(GrowthEntry.reference).where(
-                GrowthEntry.customer_id == customer_id, GrowthEntry.source == Source.TASK
-            )
-        )
-    )
+    profile_complete, linked, profile_rewarded, link_rewarded = row
     rewarded = []
-    if (
-        "task:complete_profile" not in done
-        and customer.name
-        and customer.birthday is not None
-        and customer.gender
-    ):
+    if profile_complete and not profile_rewarded:
         complete_task(session, customer_id, "complete_profile")
         rewarded.append("complete_profile")
-    if "task:first_wecom_add" not in done:
-        linked = session.scalar(
-            select(CustomerStaffLink.customer_id)
-            .where(CustomerStaffLink.customer_id == customer_id)
-            .limit(1)
-        )
-        if linked is not None:
-            complete_task(session, customer_id, "first_wecom_add")
-            rewarded.append("first_wecom_add")
+    if linked and not link_rewarded:
+        complete_task(session, customer_id, "first_wecom_add")
+        rewarded.append("first_wecom_add")
     return rewarded

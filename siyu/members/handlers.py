@@ -50,6 +50,11 @@ def points_for_paid(
 
 @handler(events.ORDER_PAID, name="members.order_paid")
 def on_order_paid(session: Session, event: DomainEvent) -> None:
+    launch = program.current(session).counts_from
+    if launch is not None and event.occurred_at < launch:
+        # Paid before the program started: nothing to earn, nor to reverse later (the
+        # refund, cancel and finalise handlers find nothing for such orders).
+        return
     payload: dict[str, Any] = event.payload
     customer_id, order_id = _customer_id(session, payload), payload["order_id"]
     paid = int(payload.get("paid_amount") or 0)

@@ -105,31 +105,42 @@ def tier_of(session: Session, customer_id: int) -> MemberTier | None:
     return session.get(MemberTier, membership.tier_id)
 
 
+# The insert-or-nothing of a new membership, per dialect, built on first use.
+_INSERTS: dict[str, Any] = {}
+
+
 def ensure(session: Session, customer_id: int) -> Membership:
     membership = get(session, customer_id)
     if membership is not None:
         return membership
     tier = base_tier(session)
     now = clock.now()
-    created = session.scalars(
-        dialect_insert(session, Membership)
-        .values(
-            customer_id=customer_id,
-            tier_id=tier.id,
-            growth_value=0,
-            points_balance=0,
-            points_frozen=0,
-            joined_at=now,
-            timezone=current_settings().timezone,
-            tier_changed_at=now,
-            # The first review period runs from joining.
-            tier_reviewed_at=now,
-            period_growth=0,
-            created_at=now,
-            updated_at=now,
+    dialect = session.get_bind().dialect.name
+    if dialect not in _INSERTS:
+        _INSERTS[dialect] = (
+            dialect_insert(session, Membership)
+            .on_conflict_do_nothing(index_elements=["customer_id"])
+            .returning(Membership)
         )
-        .on_conflict_do_nothing(index_elements=["customer_id"])
-        .returning(Membership)
+    created = session.scalars(
+        _INSERTS[dialect],
+        [
+            {
+                "customer_id": customer_id,
+                "tier_id": tier.id,
+                "growth_value": 0,
+                "points_balance": 0,
+                "points_frozen": 0,
+                "joined_at": now,
+                "timezone": current_settings().timezone,
+                "tier_changed_at": now,
+                # The first review period runs from joining.
+                "tier_reviewed_at": now,
+                "period_growth": 0,
+                "created_at": now,
+                "updated_at": now,
+            }
+        ],
     ).one_or_none()
     if created is not None:
         session.add(

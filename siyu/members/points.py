@@ -20,13 +20,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from siyu.core import clock
-from siyu.core.db import rowcount
 from siyu.core.settings import current as current_settings
 from siyu.members import memberships, program
 from siyu.members.errors import (
@@ -63,24 +63,40 @@ def expires_at_for(session: Session, earned_at: datetime) -> datetime | None:
     return datetime(year + 2, 1, 1, tzinfo=zone).astimezone(UTC)
 
 
+# Built once: the balance move runs on every earn, spend, thaw and refund, and building
+# the statement each time cost more than executing it (docs/benchmarks.md).
+_MOVE = (
+    update(Membership)
+    .where(
+        Membership.customer_id == bindparam("member"),
+        Membership.points_balance + bindparam("available") >= 0,
+        Membership.points_frozen + bindparam("frozen") >= 0,
+    )
+    .values(
+        points_balance=Membership.points_balance + bindparam("available"),
+        points_frozen=Membership.points_frozen + bindparam("frozen"),
+        updated_at=bindparam("now"),
+    )
+    .returning(Membership.points_balance)
+)
+
+
 def _move(session: Session, customer_id: int, *, available: int = 0, frozen: int = 0) -> int | None:
     """Change the balances by the deltas unless either would go below zero; returns
     the available balance after, or None (nothing changed) when it would."""
-    after: int | None = session.execute(
-        update(Membership)
-        .where(
-            Membership.customer_id == customer_id,
-            Membership.points_balance + available >= 0,
-            Membership.points_frozen + frozen >= 0,
+    after: int | None = (
+        session.connection()
+        .execute(
+            _MOVE,
+            {
+                "member": customer_id,
+                "available": available,
+                "frozen": frozen,
+                "now": clock.now(),
+            },
         )
-        .values(
-            points_balance=Membership.points_balance + available,
-            points_frozen=Membership.points_frozen + frozen,
-            updated_at=clock.now(),
-        )
-        .returning(Membership.points_balance)
-        .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
+        .scalar_one_or_none()
+    )
     # A Core UPDATE leaves a loaded membership object stale: forget its balances.
     cached = session.identity_map.get(session.identity_key(Membership, (customer_id,)))
     if cached is not None:
@@ -88,14 +104,35 @@ def _move(session: Session, customer_id: int, *, available: int = 0, frozen: int
     return after
 
 
+_FIND = select(PointsEntry).where(
+    PointsEntry.customer_id == bindparam("member"),
+    PointsEntry.kind == bindparam("entry_kind"),
+    PointsEntry.reference == bindparam("entry_reference"),
+)
+_EXISTS = select(PointsEntry.id).where(
+    PointsEntry.customer_id == bindparam("member"),
+    PointsEntry.kind == bindparam("entry_kind"),
+    PointsEntry.reference == bindparam("entry_reference"),
+)
+# One insert-or-nothing per dialect, built on first use.
+_INSERTS: dict[str, Any] = {}
+
+
 def find(session: Session, customer_id: int, kind: str, reference: str) -> PointsEntry | None:
     return session.scalars(
-        select(PointsEntry).where(
-            PointsEntry.customer_id == customer_id,
-            PointsEntry.kind == kind,
-            PointsEntry.reference == reference,
-        )
+        _FIND, {"member": customer_id, "entry_kind": kind, "entry_reference": reference}
     ).first()
+
+
+def _insert_statement(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect not in _INSERTS:
+        _INSERTS[dialect] = (
+            memberships.dialect_insert(session, PointsEntry)
+            .on_conflict_do_nothing(index_elements=["customer_id", "kind", "reference"])
+            .returning(PointsEntry)
+        )
+    return _INSERTS[dialect]
 
 
 @dataclass(frozen=True)
@@ -114,7 +151,8 @@ def append_entry(session: Session, customer_id: int, entry: EntryInput) -> Point
     """Move the balance and write the entry that explains it; None when an entry
     with this (kind, reference) exists. Raises PointsInsufficient, changing nothing,
     when an available balance would go below zero."""
-    if find(session, customer_id, entry.kind, entry.reference) is not None:
+    key = {"member": customer_id, "entry_kind": entry.kind, "entry_reference": entry.reference}
+    if session.connection().execute(_EXISTS, key).first() is not None:
         return None
     frozen = entry.status == Status.FROZEN
     after = _move(
@@ -127,23 +165,23 @@ def append_entry(session: Session, customer_id: int, entry: EntryInput) -> Point
         available, _ = balance(session, customer_id)
         raise PointsInsufficient(data={"balance": available, "requested": -entry.amount})
     created = session.scalars(
-        memberships.dialect_insert(session, PointsEntry)
-        .values(
-            customer_id=customer_id,
-            kind=entry.kind,
-            status=entry.status,
-            amount=entry.amount,
-            remaining=max(entry.amount, 0),
-            expires_at=entry.expires_at if entry.amount > 0 else None,
-            balance_after=after,
-            order_id=entry.order_id,
-            reference=entry.reference[:80],
-            reason=entry.reason[:200],
-            actor=entry.actor[:64],
-            created_at=clock.now(),
-        )
-        .on_conflict_do_nothing(index_elements=["customer_id", "kind", "reference"])
-        .returning(PointsEntry)
+        _insert_statement(session),
+        [
+            {
+                "customer_id": customer_id,
+                "kind": entry.kind,
+                "status": entry.status,
+                "amount": entry.amount,
+                "remaining": max(entry.amount, 0),
+                "expires_at": entry.expires_at if entry.amount > 0 else None,
+                "balance_after": after,
+                "order_id": entry.order_id,
+                "reference": entry.reference[:80],
+                "reason": entry.reason[:200],
+                "actor": entry.actor[:64],
+                "created_at": clock.now(),
+            }
+        ],
     ).one_or_none()
     if created is None:
         # A racing delivery of the same reference won: undo our move.
@@ -333,25 +371,24 @@ def adjust(
 
 def thaw_order(session: Session, customer_id: int, order_id: int) -> int:
     """The order is final: its frozen entries become available. Returns points moved."""
-    frozen = session.scalars(
-        select(PointsEntry).where(
+    # One conditional UPDATE: only rows still frozen move, so a second delivery of the
+    # event moves nothing twice.
+    amounts = session.scalars(
+        update(PointsEntry)
+        .where(
             PointsEntry.customer_id == customer_id,
             PointsEntry.order_id == order_id,
             PointsEntry.status == Status.FROZEN,
         )
+        .values(status=Status.AVAILABLE)
+        .returning(PointsEntry.amount)
+        .execution_options(synchronize_session=False)
     ).all()
-    moved = 0
-    for entry in frozen:
-        # Conditional on still being frozen: a second delivery moves nothing twice.
-        result = session.execute(
-            update(PointsEntry)
-            .where(PointsEntry.id == entry.id, PointsEntry.status == Status.FROZEN)
-            .values(status=Status.AVAILABLE)
-            .execution_options(synchronize_session=False)
-        )
-        if rowcount(result):
-            moved += entry.amount
-        session.expire(entry, ["status"])
+    moved = sum(amounts)
+    if amounts:
+        for entry in session.identity_map.values():
+            if isinstance(entry, PointsEntry) and entry.order_id == order_id:
+                session.expire(entry, ["status"])
     if moved:
         after = _move(session, customer_id, available=moved, frozen=-moved)
         assert after is not None

@@ -12,7 +12,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 
 from siyu.core import clock
@@ -72,6 +72,10 @@ class AnniversaryConfig(_Rules):
 
 
 class ProgramConfig(_Rules):
+    # The program's launch: orders paid before it earn neither growth nor points (a
+    # brand that starts its program does not hand out points for last year's orders).
+    # None = every order counts.
+    counts_from: AwareDatetime | None = None
     growth_per_yuan: int = Field(default=1, ge=0, le=1000)
     growth_tasks: GrowthTasks = Field(default_factory=GrowthTasks)
     points_per_yuan: int = Field(default=1, ge=0, le=1000)

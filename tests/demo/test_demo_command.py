@@ -36,6 +36,8 @@ def test_demo_builds_once_and_events_dispatch(demo_env: str) -> None:
     first = runner.invoke(app, ["demo", "--customers", "150", "--days", "30", "--no-serve"])
     assert first.exit_code == 0, first.output
     assert "demo brand: 150 customers" in first.output
+    assert "demo offers:" in first.output
+    assert "members in 4 tiers" in first.output
     engine = make_engine(demo_env)
     factory = make_session_factory(engine)
     try:
@@ -50,6 +52,7 @@ def test_demo_builds_once_and_events_dispatch(demo_env: str) -> None:
         second = runner.invoke(app, ["demo", "--customers", "150", "--no-serve"])
         assert second.exit_code == 0, second.output
         assert "generation skipped" in second.output
+        assert "offers skipped" in second.output
         with transaction(factory) as session:
             assert (
                 session.execute(select(func.count()).select_from(Product)).scalar_one() == products

@@ -3,8 +3,11 @@ reversed pro rata on refunds, spent points returned on refund and cancellation."
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy.orm import Session
 
+from siyu.core import clock
 from siyu.core.crypto import PiiCipher
 from siyu.core.settings import Settings
 from siyu.members import audit, points
@@ -185,3 +188,29 @@ def test_tier_multiplier_scales_earned_points(
     assert order.paid_amount == 9548
     deliver(session, *PAID)
     assert points.balance(session, customer_id) == (0, 143)
+
+
+def test_orders_paid_before_the_program_launch_earn_nothing(
+    session: Session, cipher: PiiCipher, settings: Settings
+) -> None:
+    make_ladder(session)
+    shelf = make_shelf(session, prices=(12900,))
+    customer_id = make_member(session, cipher)
+    set_program(session, counts_from=(clock.now() + timedelta(hours=1)).isoformat())
+    early, _ = checkout_with_points(
+        session, cipher, settings, customer_id=customer_id, sku=shelf.skus[0], quantity=1
+    )
+    pay(session, settings, early)
+    assert deliver(session, *PAID) == 1
+    assert points.balance(session, customer_id) == (0, 0)
+    assert membership(session, customer_id).growth_value == 0
+
+    set_program(session, counts_from=(clock.now() - timedelta(hours=1)).isoformat())
+    later, _ = checkout_with_points(
+        session, cipher, settings, customer_id=customer_id, sku=shelf.skus[0], quantity=1
+    )
+    pay(session, settings, later)
+    deliver(session, *PAID)
+    assert points.balance(session, customer_id) == (0, 129)
+    assert membership(session, customer_id).growth_value == 129
+    assert audit.run(session).ok
