@@ -92,13 +92,13 @@ def test_demo_offers_program_points_coupons_and_mall(
             "金卡",
             "黑金",
         ]
-        assert (tiers["silver"].growth_threshold, tiers["silver"].discount_rate) == (800, 9800)
+        assert (tiers["silver"].growth_threshold, tiers["silver"].discount_rate) == (600, 9800)
         assert tiers["black"].birthday_coupon_template_id is not None
         config = program.current(session)
         assert (config.member_day.enabled, config.member_day.day_of_month) == (True, 8)
         assert (config.birthday.enabled, config.birthday.points) == (True, 200)
-        # Launched 60 days ago: orders paid before earn nothing, those after do.
-        assert config.counts_from == before - timedelta(days=60)
+        # Launched 45 days ago: orders paid before earn nothing, those after do.
+        assert config.counts_from == before - timedelta(days=45)
         earned_paid_at = list(
             session.scalars(
                 select(Order.paid_at)

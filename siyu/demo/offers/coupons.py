@@ -224,13 +224,13 @@ def plan(session: Session, ctx: Context) -> list[Action]:
             if at < now:
                 actions.append(Action(at, "claim", _claimer(NEW_USER, customer_id)))
     known = [(cid, created) for cid, created, _ in people if created < now - timedelta(hours=1)]
-    for customer_id, created in rng.sample(known, min(len(known), ctx.scaled(1_200, 20))):
+    for customer_id, created in rng.sample(known, min(len(known), ctx.scaled(800, 20))):
         at = _moment(ctx, max(month_start, created), now - timedelta(minutes=30))
         actions.append(Action(at, "claim", _claimer(MONTHLY, customer_id)))
         if rng.random() < 0.3 and at + timedelta(days=1) < now:
             again = _moment(ctx, at + timedelta(days=1), now - timedelta(minutes=30))
             actions.append(Action(again, "claim", _claimer(MONTHLY, customer_id)))
-    for customer_id, created in rng.sample(known, min(len(known), ctx.scaled(800, 15))):
+    for customer_id, created in rng.sample(known, min(len(known), ctx.scaled(500, 15))):
         at = _moment(ctx, max(recent, created), now - timedelta(minutes=30))
         actions.append(Action(at, "claim", _claimer(PERCENT, customer_id)))
     for _ in range(ctx.scaled(300, 6)):
@@ -253,7 +253,7 @@ def _grant_and_store(session: Session, ctx: Context, people: Sequence[Any]) -> l
         )
     )
     if buyers:
-        chosen = sorted(rng.sample(buyers, min(len(buyers), ctx.scaled(2_000, 20))))
+        chosen = sorted(rng.sample(buyers, min(len(buyers), ctx.scaled(1_500, 20))))
         actions.append(Action(granted_at, "grant", _granter(chosen)))
     guides = _guides(session)
     followers = [
