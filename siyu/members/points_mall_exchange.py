@@ -33,7 +33,7 @@ from siyu.core.db import rowcount
 from siyu.core.settings import Settings
 from siyu.coupons import issuing
 from siyu.members import memberships, points
-from siyu.members.points_mall import ACTIVE
+from siyu.members.points_mall import ACTIVE, list_items
 from siyu.members.points_mall_errors import (
     Ended,
     InvalidExchange,
@@ -72,6 +72,41 @@ def spend_reference(exchange: PointsExchange) -> str:
     return f"exchange:{exchange.public_id}"
 
 
+def in_window(item: PointsMallItem, now: datetime) -> bool:
+    return (item.valid_from is None or item.valid_from <= now) and (
+        item.valid_until is None or now < item.valid_until
+    )
+
+
+@dataclass(frozen=True)
+class ShelfEntry:
+    item: PointsMallItem
+    # What this member may still exchange under the per-member limit; None = no limit.
+    remaining_limit: int | None
+    affordable: bool
+
+
+def shelf(session: Session, customer_id: int) -> tuple[int, list[ShelfEntry]]:
+    """The member's balance and what the mall offers them now: active items inside
+    their window, with the member's remaining limit and whether the points suffice."""
+    now = clock.now()
+    items = [item for item in list_items(session, status=ACTIVE) if in_window(item, now)]
+    balance, _frozen = points.balance(session, customer_id)
+    exchanged = tallies(session, customer_id, [item.id for item in items])
+    return balance, [
+        ShelfEntry(
+            item=item,
+            remaining_limit=(
+                None
+                if item.per_member_limit is None
+                else max(item.per_member_limit - exchanged.get(item.id, 0), 0)
+            ),
+            affordable=balance >= item.points_price,
+        )
+        for item in items
+    ]
+
+
 def check_exchangeable(
     session: Session, item: PointsMallItem, customer_id: int, *, at: datetime | None = None
 ) -> None:
@@ -80,6 +115,7 @@ def check_exchangeable(
     if item.status != ACTIVE:
         raise NotAvailable(data={"item_id": item.public_id, "status": item.status})
     if item.valid_from is not None and now < item.valid_from:
+        # in_window's two halves, each with its own error for the buyer.
         raise NotStarted(
             data={"item_id": item.public_id, "valid_from": item.valid_from.isoformat()}
         )

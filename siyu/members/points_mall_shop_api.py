@@ -10,10 +10,9 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from siyu.core import clock
 from siyu.core.http import PiiDep, SessionDep, SettingsDep
 from siyu.customers.sessions import CurrentCustomer
-from siyu.members import points, points_mall, points_mall_exchange
+from siyu.members import points_mall, points_mall_exchange
 from siyu.members import points_mall_pricing as _pricing  # noqa: F401  (registers the step)
 from siyu.members.points_mall_exchange import GoodsRequest
 from siyu.members.points_mall_schemas import (
@@ -29,46 +28,27 @@ from siyu.models.order import Order
 router = APIRouter(prefix="/api/shop/v1/points-mall", tags=["storefront"])
 
 
-def _on_shelf(item: PointsMallItem) -> bool:
-    now = clock.now()
-    return (item.valid_from is None or item.valid_from <= now) and (
-        item.valid_until is None or now < item.valid_until
-    )
-
-
 @router.get("/items", response_model=ShopItemList)
 def list_items(customer: CurrentCustomer, session: SessionDep) -> ShopItemList:
-    items = [
-        item
-        for item in points_mall.list_items(session, status=points_mall.ACTIVE)
-        if _on_shelf(item)
-    ]
-    balance, _frozen = points.balance(session, customer.customer_id)
-    exchanged = points_mall_exchange.tallies(
-        session, customer.customer_id, [item.id for item in items]
-    )
+    balance, entries = points_mall_exchange.shelf(session, customer.customer_id)
     return ShopItemList(
         points_balance=balance,
         items=[
             ShopItemOut(
-                public_id=item.public_id,
-                kind=item.kind,
-                name=item.name,
-                description=item.description,
-                image=item.image,
-                points_price=item.points_price,
-                cash_price=item.cash_price,
-                stock_left=item.stock_left,
-                valid_until=item.valid_until,
-                min_tier_rank=item.min_tier_rank,
-                remaining_limit=(
-                    None
-                    if item.per_member_limit is None
-                    else max(item.per_member_limit - exchanged.get(item.id, 0), 0)
-                ),
-                affordable=balance >= item.points_price,
+                public_id=entry.item.public_id,
+                kind=entry.item.kind,
+                name=entry.item.name,
+                description=entry.item.description,
+                image=entry.item.image,
+                points_price=entry.item.points_price,
+                cash_price=entry.item.cash_price,
+                stock_left=entry.item.stock_left,
+                valid_until=entry.item.valid_until,
+                min_tier_rank=entry.item.min_tier_rank,
+                remaining_limit=entry.remaining_limit,
+                affordable=entry.affordable,
             )
-            for item in items
+            for entry in entries
         ],
     )
 
