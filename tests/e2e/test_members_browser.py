@@ -1,6 +1,6 @@
 """Members in a real browser against a live server: the shopper's member centre
-(tier card, progress, points, history, links) and the operator's member card with a
-manual points adjustment."""
+(tier card, progress, points, history, links), points spent at checkout, and the
+operator's member card with a manual points adjustment."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from siyu.staff.principal import command_line_principal
 from tests.customers.factories import make_cipher, make_customer
 from tests.live import serve
 from tests.members.factories import make_ladder
+from tests.orders.factories import make_shelf
 
 pytestmark = pytest.mark.e2e
 
@@ -124,3 +125,34 @@ def test_operator_adjusts_points_on_the_member_card(page: Any, site: Site) -> No
     assert page.locator("#ledger tbody tr").first.get_attribute("data-kind") == "adjust"
     with transaction(site.factory) as session:
         assert points.balance(session, site.member_id) == (750, 0)
+
+
+def test_checkout_spends_the_points_the_preview_offers(page: Any, site: Site) -> None:
+    with transaction(site.factory) as session:
+        sku_id = make_shelf(session, prices=(12900,)).skus[0].id
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.set_default_timeout(8000)
+    page.goto(site.url(f"/shop/checkout?sku={sku_id}&quantity=1"))
+    page.wait_for_url("**/shop/login?next=*")
+    page.fill("#demo-login-form input[name=shopper]", "points-shopper")
+    page.click("#demo-login-submit")
+    page.wait_for_url("**/shop/checkout?*")
+    with transaction(site.factory) as session:
+        customer_id = session.scalars(select(Customer.id).order_by(Customer.id.desc())).first()
+        assert customer_id is not None
+        points.earn(session, customer_id, 5000, reference="e2e:points-shopper", reason="gift")
+    page.reload()
+    page.wait_for_selector("#points-section:not([hidden])")
+    # At most 20 % of ¥129.00 = ¥25.80, at 100 points a yuan: 2,580 of the 5,000.
+    assert page.text_content("#points-label") == "使用 2580 积分，抵 ¥25.80"
+    assert page.text_content("#checkout-total") == "¥129.00"
+    page.check("#points-use")
+    page.wait_for_selector("#checkout-total:has-text('¥103.20')")
+    page.fill("input[name=recipient]", "钱七")
+    page.fill("input[name=phone]", "13912345678")
+    page.fill("input[name=region]", "上海市 静安区")
+    page.fill("input[name=detail]", "南京西路 1 号")
+    page.click("#place-order")
+    page.wait_for_url("**/shop/pay/*")
+    with transaction(site.factory) as session:
+        assert points.balance(session, customer_id) == (5000 - 2580, 0)

@@ -18,6 +18,7 @@ import {
 } from "./core.js";
 import {quoteLine, totals} from "./quote.js";
 import {couponChoice, couponCode, couponRefused, resetCoupon} from "./coupon_checkout.js";
+import {pointsChoice, pointsToSpend} from "./points_checkout.js";
 
 const search = new URLSearchParams(window.location.search);
 const fromCart = search.get("from") === "cart";
@@ -39,6 +40,8 @@ function baseBody() {
   if (body.fulfilment === "pickup") body.pickup_store_id = pickupStoreId;
   const code = couponCode();
   if (code) body.coupon_code = code;
+  const points = pointsToSpend();
+  if (points) body.points = points;
   return body;
 }
 
@@ -53,6 +56,9 @@ async function preview() {
     const quote = await api("POST", "/checkout/preview", baseBody());
     // The best coupon is suggested; until the buyer chooses, it is used (one re-price).
     if (couponChoice(quote, preview)) return;
+    // Points come after the coupon (the pipeline's order): re-price if the usable
+    // points changed while the box is ticked.
+    if (pointsChoice(quote, preview)) return;
     lines.replaceChildren(...quote.lines.map((line) => quoteLine(line)));
     byId("quote-totals").replaceChildren(...totals(quote));
     byId("quote-messages").replaceChildren(
