@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import CursorResult, Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -153,3 +154,37 @@ def rowcount(result: Any) -> int:
     ``Session.execute`` is typed as returning ``Result``; for DML it is a CursorResult.
     """
     return cast(CursorResult[Any], result).rowcount
+
+
+def dialect_insert(session: Session, model: Any) -> Any:
+    """``INSERT`` with the session's dialect's ``ON CONFLICT`` support (PostgreSQL or
+    SQLite, the two engines siyu runs on): insert-or-nothing and upserts."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+CachedT = TypeVar("CachedT")
+
+
+def cached_for_transaction(session: Session, key: str, build: Callable[[], CachedT]) -> CachedT:
+    """``build()`` once per transaction of ``session``, under ``key``.
+
+    For values read on every call of a hot path that change rarely (the member
+    program's rules, the tier ladder). Keyed by the transaction object, so a session
+    that commits and goes on (a worker batch, the demo) reads them again; a writer of
+    the value calls ``forget_cached`` (or stores the new value with ``store_cached``).
+    """
+    held = session.info.get(key)
+    if held is not None and held[0] is not None and held[0] is session.get_transaction():
+        return cast(CachedT, held[1])
+    value = build()
+    store_cached(session, key, value)
+    return value
+
+
+def store_cached(session: Session, key: str, value: Any) -> None:
+    session.info[key] = (session.get_transaction(), value)
+
+
+def forget_cached(session: Session, key: str) -> None:
+    session.info.pop(key, None)

@@ -19,13 +19,12 @@ import secrets
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from siyu.core import clock, outbox
 from siyu.core import settings as settings_module
-from siyu.core.db import rowcount
+from siyu.core.db import dialect_insert, rowcount
 from siyu.coupons.errors import (
     Exhausted,
     LimitReached,
@@ -96,13 +95,7 @@ def _validity(template: CouponTemplate, now: datetime) -> tuple[datetime, dateti
 
 
 def _insert_ignore(session: Session, values: dict[str, Any]) -> None:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(postgresql.insert(CouponTally).values(**values).on_conflict_do_nothing())
-    elif dialect == "sqlite":
-        session.execute(sqlite.insert(CouponTally).values(**values).on_conflict_do_nothing())
-    else:  # pragma: no cover - only the two supported engines
-        session.execute(insert(CouponTally).values(**values))
+    session.execute(dialect_insert(session, CouponTally).values(**values).on_conflict_do_nothing())
 
 
 def _take_tally(

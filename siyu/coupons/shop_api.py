@@ -15,7 +15,6 @@ from siyu.core import clock
 from siyu.core.errors import ValidationFailed
 from siyu.core.http import SessionDep, SettingsDep
 from siyu.coupons import centre, issuing, presenters, templates
-from siyu.coupons.errors import TemplateNotFound
 from siyu.coupons.schemas import (
     CentreOut,
     ClaimIn,
@@ -24,7 +23,7 @@ from siyu.coupons.schemas import (
     ShopTemplateOut,
 )
 from siyu.customers.sessions import CurrentCustomer, resolve_token, token_from_headers
-from siyu.models.coupon import CouponSource, CouponTemplate, TemplateStatus
+from siyu.models.coupon import CouponSource, CouponTemplate
 
 router = APIRouter(prefix="/api/shop/v1", tags=["storefront"])
 PublicId = Annotated[str, Path(min_length=1, max_length=40)]
@@ -101,10 +100,7 @@ def my_coupons(
 def link_info(
     public_id: PublicId, request: Request, session: SessionDep, settings: SettingsDep
 ) -> ShopTemplateOut:
-    template = templates.by_public_id(session, public_id)
-    # A draft is not shared yet: it does not exist for buyers.
-    if template.status == TemplateStatus.DRAFT:
-        raise TemplateNotFound(data={"template_id": public_id})
+    template = templates.shared(session, public_id)
     customer_id = _optional_customer(request, session)
     return _template_out(session, template, customer_id, settings, CouponSource.LINK)
 

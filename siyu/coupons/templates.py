@@ -70,6 +70,15 @@ def by_public_id(session: Session, public_id: str) -> CouponTemplate:
     return template
 
 
+def shared(session: Session, public_id: str) -> CouponTemplate:
+    """The template behind a share link: a draft is not shared yet, so for buyers it
+    does not exist."""
+    template = by_public_id(session, public_id)
+    if template.status == TemplateStatus.DRAFT:
+        raise TemplateNotFound(data={"template_id": public_id})
+    return template
+
+
 def list_templates(session: Session, *, status: str | None = None) -> list[CouponTemplate]:
     statement = select(CouponTemplate).order_by(CouponTemplate.id.desc())
     if status:

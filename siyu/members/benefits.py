@@ -24,10 +24,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from siyu.core import clock, outbox
+from siyu.core.db import dialect_insert
 from siyu.core.errors import SiyuError
 from siyu.core.settings import current as current_settings
 from siyu.coupons import issuing
@@ -172,9 +172,8 @@ def _claim(
     session: Session, customer_id: int, due: Due, today: date, now: datetime
 ) -> BenefitGrant | None:
     """Insert the grant row or nothing: only the caller that inserted it gives."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     grant_id = session.execute(
-        insert(BenefitGrant)
+        dialect_insert(session, BenefitGrant)
         .values(
             customer_id=customer_id,
             kind=due.kind.value,

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from siyu.core import clock
+from siyu.core.db import dialect_insert
 from siyu.members import memberships, program, tier_changes
 from siyu.members.errors import GrowthTaskDone, GrowthTaskUnknown
 from siyu.models.customer import Customer, CustomerStaffLink
@@ -60,7 +61,7 @@ def _insert(
     dialect = session.get_bind().dialect.name
     if dialect not in _INSERTS:
         _INSERTS[dialect] = (
-            memberships.dialect_insert(session, GrowthEntry)
+            dialect_insert(session, GrowthEntry)
             .on_conflict_do_nothing(index_elements=["customer_id", "source", "reference"])
             .returning(GrowthEntry.id)
         )

@@ -10,21 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from siyu.core import clock
+from siyu.core.db import cached_for_transaction, dialect_insert, forget_cached
 from siyu.core.settings import current as current_settings
 from siyu.models.member import Membership, MemberTier, TierChange
 
 BASE_TIER_CODE = "normal"
 BASE_TIER_NAME = "普通会员"
 BASE_TIER_NAME_EN = "Member"
-
-
-def dialect_insert(session: Session, model: type) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 
 _LADDER_KEY = "members.ladder"
@@ -34,17 +29,16 @@ def ladder(session: Session) -> list[MemberTier]:
     """The tiers by rank, read once per transaction: every paid order asks for them
     (tier of its growth), and they change only through ``siyu.members.tiers``, which
     calls ``forget_ladder``."""
-    transaction = session.get_transaction()
-    cached = session.info.get(_LADDER_KEY)
-    if cached is not None and cached[0] is transaction:
-        return list(cached[1])
-    tiers = list(session.scalars(select(MemberTier).order_by(MemberTier.rank)))
-    session.info[_LADDER_KEY] = (transaction, tiers)
+    tiers = cached_for_transaction(
+        session,
+        _LADDER_KEY,
+        lambda: list(session.scalars(select(MemberTier).order_by(MemberTier.rank))),
+    )
     return list(tiers)
 
 
 def forget_ladder(session: Session) -> None:
-    session.info.pop(_LADDER_KEY, None)
+    forget_cached(session, _LADDER_KEY)
 
 
 @event.listens_for(Session, "before_flush")

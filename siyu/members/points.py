@@ -27,6 +27,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from siyu.core import clock
+from siyu.core.db import dialect_insert
 from siyu.core.settings import current as current_settings
 from siyu.members import memberships, program
 from siyu.members.errors import (
@@ -128,7 +129,7 @@ def _insert_statement(session: Session) -> Any:
     dialect = session.get_bind().dialect.name
     if dialect not in _INSERTS:
         _INSERTS[dialect] = (
-            memberships.dialect_insert(session, PointsEntry)
+            dialect_insert(session, PointsEntry)
             .on_conflict_do_nothing(index_elements=["customer_id", "kind", "reference"])
             .returning(PointsEntry)
         )

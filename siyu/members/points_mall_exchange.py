@@ -24,12 +24,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from siyu.core import clock
 from siyu.core.crypto import PiiCipher
-from siyu.core.db import rowcount
+from siyu.core.db import dialect_insert, rowcount
 from siyu.core.settings import Settings
 from siyu.coupons import issuing
 from siyu.members import memberships, points
@@ -152,9 +151,8 @@ def _take_stock(session: Session, item: PointsMallItem, quantity: int) -> None:
 
 
 def _take_tally(session: Session, item: PointsMallItem, customer_id: int, quantity: int) -> None:
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     session.execute(
-        insert(PointsMallTally)
+        dialect_insert(session, PointsMallTally)
         .values(item_id=item.id, customer_id=customer_id, exchanged=0)
         .on_conflict_do_nothing(index_elements=["item_id", "customer_id"])
     )

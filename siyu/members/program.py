@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from sqlalchemy.orm import Session
 
 from siyu.core import clock
+from siyu.core.db import cached_for_transaction, store_cached
 from siyu.members.errors import ProgramInvalid
 from siyu.models.member import MemberProgram
 from siyu.staff import audit
@@ -94,15 +95,13 @@ class ProgramConfig(_Rules):
 
 
 def current(session: Session) -> ProgramConfig:
-    """The rules in force, cached for the session's transaction (``session.info`` is
-    cleared with the session; a save replaces the cached copy)."""
-    cached = session.info.get(_CACHE_KEY)
-    if isinstance(cached, ProgramConfig):
-        return cached
-    row = session.get(MemberProgram, PROGRAM_ID)
-    config = ProgramConfig.model_validate(row.config) if row is not None else ProgramConfig()
-    session.info[_CACHE_KEY] = config
-    return config
+    """The rules in force, read once per transaction (a save replaces the cached copy)."""
+
+    def read() -> ProgramConfig:
+        row = session.get(MemberProgram, PROGRAM_ID)
+        return ProgramConfig.model_validate(row.config) if row is not None else ProgramConfig()
+
+    return cached_for_transaction(session, _CACHE_KEY, read)
 
 
 def validate(data: dict[str, Any]) -> ProgramConfig:
@@ -130,7 +129,7 @@ def save(session: Session, principal: Principal, config: ProgramConfig) -> Progr
         row.updated_at = now
         row.updated_by = principal.username[:64]
     session.flush()
-    session.info[_CACHE_KEY] = config
+    store_cached(session, _CACHE_KEY, config)
     audit.record(
         session,
         principal,

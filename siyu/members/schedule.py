@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from siyu.core import clock, jobs
+from siyu.core.db import cached_for_transaction, store_cached
 
 TIER_REVIEW_TASK = "members.tier_review"
 EXPIRE_TASK = "points.expire"
@@ -43,13 +44,15 @@ def ensure_daily(session: Session) -> None:
     # handlers can still start the chain.
     importlib.import_module("siyu.members.tasks")
     at = next_run(clock.now())
+
     # Once per transaction and day: a batch creating thousands of memberships (the
     # outbox dispatcher, the demo) would otherwise re-insert the same three jobs each
     # time. Keyed by the transaction object, so a rolled-back batch schedules again.
-    transaction = session.get_transaction()
-    scheduled = session.info.get(_SCHEDULED_KEY)
-    if scheduled is not None and scheduled[0] == at and scheduled[1] is transaction:
-        return
-    for task in DAILY_TASKS:
-        enqueue_daily(session, task, at=at)
-    session.info[_SCHEDULED_KEY] = (at, transaction)
+    def enqueue_all() -> datetime:
+        for task in DAILY_TASKS:
+            enqueue_daily(session, task, at=at)
+        return at
+
+    if cached_for_transaction(session, _SCHEDULED_KEY, enqueue_all) != at:
+        # Past midnight within one transaction: the next day's runs are due too.
+        store_cached(session, _SCHEDULED_KEY, enqueue_all())
