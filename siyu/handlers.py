@@ -17,6 +17,7 @@ DOMAIN_TASK_MODULES: tuple[str, ...] = (
     "siyu.coupons.tasks",
     "siyu.members.benefits_tasks",
     "siyu.members.tasks",
+    "siyu.campaigns.tasks",
 )
 
 

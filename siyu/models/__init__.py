@@ -1,6 +1,13 @@
 """Every table. Importing this package registers all models on ``Base.metadata``."""
 
 from siyu.models.base import Base
+from siyu.models.campaign import (
+    Campaign,
+    CampaignKind,
+    CampaignStatus,
+    HelperDailyTally,
+    LifecycleStage,
+)
 from siyu.models.catalog import Category, Product, ProductStatus, SalesChannel, Sku, StorePrice
 from siyu.models.channel_code import ChannelCode, ChannelCodeKind, ChannelCodeVisit
 from siyu.models.coupon import (
@@ -85,6 +92,9 @@ __all__ = [
     "Base",
     "BenefitGrant",
     "BenefitKind",
+    "Campaign",
+    "CampaignKind",
+    "CampaignStatus",
     "CartItem",
     "Category",
     "ChannelCode",
@@ -108,9 +118,11 @@ __all__ = [
     "CustomerTag",
     "Fulfilment",
     "GrowthEntry",
+    "HelperDailyTally",
     "IdentityConflict",
     "IdentityKind",
     "Job",
+    "LifecycleStage",
     "JobStatus",
     "Location",
     "LocationKind",

@@ -28,6 +28,8 @@ class Permission(StrEnum):
     COUPONS_MANAGE = "coupons.manage"
     COUPONS_REDEEM = "coupons.redeem"
     CAMPAIGNS_MANAGE = "campaigns.manage"
+    # Approving a promoter's withdrawal pays money out: admins only unless granted.
+    REFERRAL_PAYOUT = "referral.payout"
     AUDIENCES_MANAGE = "audiences.manage"
     JOURNEYS_MANAGE = "journeys.manage"
     CHANNELS_MANAGE = "channels.manage"
