@@ -6,12 +6,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: demo test install install-dev frontend chromium services lint typecheck pytest clean
+.PHONY: demo test install install-dev frontend chromium fonts services lint typecheck pytest clean
 
-demo: install frontend
+demo: install frontend fonts
 	$(BIN)/siyu demo
 
-test: install-dev frontend chromium services lint typecheck pytest
+test: install-dev frontend chromium fonts services lint typecheck pytest
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "siyu needs Python >= 3.11")'
@@ -37,6 +37,10 @@ frontend: node_modules/.package-lock.json
 # Browser tests drive Debian's Chromium; a test tool never downloads its own browser.
 chromium:
 	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+# Share posters and channel-code posters draw Chinese text: a CJK font from Debian.
+fonts:
+	@fc-list :lang=zh 2>/dev/null | grep -q . || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei fontconfig; }
 
 # PostgreSQL and Redis run on the development and CI machines; start them if they stopped.
 services:

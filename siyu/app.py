@@ -11,8 +11,25 @@ import redis
 from fastapi import FastAPI
 
 from siyu import __version__, handlers, web
+from siyu.campaigns.assist.api import router as assist_router
+from siyu.campaigns.assist.shop_api import router as shop_assist_router
+from siyu.campaigns.bargain.api import router as bargain_router
+from siyu.campaigns.bargain.shop_api import router as shop_bargain_router
 from siyu.campaigns.channel_codes.api import router as channel_codes_router
 from siyu.campaigns.channel_codes.shortlink import router as channel_code_short_url_router
+from siyu.campaigns.flash_sale.api import router as flash_sale_router
+from siyu.campaigns.flash_sale.fast_path import ReserveFastPath
+from siyu.campaigns.flash_sale.shop_api import router as shop_flash_sale_router
+from siyu.campaigns.group_buy.api import router as group_buy_router
+from siyu.campaigns.group_buy.shop_api import router as shop_group_buy_router
+from siyu.campaigns.lottery.api import router as lottery_router
+from siyu.campaigns.lottery.shop_api import router as shop_lottery_router
+from siyu.campaigns.posters.api import router as posters_router
+from siyu.campaigns.posters.api import shop_router as shop_posters_router
+from siyu.campaigns.referral.api import router as referral_router
+from siyu.campaigns.referral.shop_api import router as shop_referral_router
+from siyu.campaigns.registry.api import router as campaigns_router
+from siyu.campaigns.registry.shop_api import router as shop_campaigns_router
 from siyu.catalog.api import router as catalog_router
 from siyu.catalog.shop_api import router as shop_catalog_router
 from siyu.core import maintenance
@@ -112,10 +129,28 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     app.state.pii = PiiCipher(secret_key)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(ReserveFastPath)  # the flash sale's reserve click, before FastAPI
     app.include_router(health_router)
+    # Early: the flash sale's reserve route is the hottest path (routes match in order).
+    app.include_router(shop_flash_sale_router)
+    app.include_router(flash_sale_router)
     app.include_router(staff_router)
     app.include_router(channel_codes_router)
     app.include_router(channel_code_short_url_router)
+    app.include_router(campaigns_router)
+    app.include_router(shop_campaigns_router)
+    app.include_router(referral_router)
+    app.include_router(shop_referral_router)
+    app.include_router(lottery_router)
+    app.include_router(shop_lottery_router)
+    app.include_router(posters_router)
+    app.include_router(shop_posters_router)
+    app.include_router(bargain_router)
+    app.include_router(shop_bargain_router)
+    app.include_router(assist_router)
+    app.include_router(shop_assist_router)
+    app.include_router(group_buy_router)
+    app.include_router(shop_group_buy_router)
     app.include_router(events_router)
     app.include_router(shop_events_router)
     app.include_router(customer_sessions_router)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import getpass
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from sqlalchemy.orm import Session
 
+from siyu.campaigns.flash_sale import cli as flash_sale_cli
 from siyu.core import migrations, security
 from siyu.core.db import make_engine, make_session_factory, transaction
 from siyu.core.errors import ConfigurationError, SiyuError
@@ -23,17 +24,21 @@ from siyu.staff.principal import command_line_principal
 
 if TYPE_CHECKING:
     from siyu.demo.brand.generator import DemoSummary
+    from siyu.demo.campaigns import CampaignsSummary
     from siyu.demo.offers import OffersSummary
 
 app = typer.Typer(help="siyu 私域 — private-domain commerce operating system", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 staff_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 token_app = typer.Typer(help="API bearer tokens.", no_args_is_help=True)
+PhaseT = TypeVar("PhaseT")
+PhaseProgress = Callable[[str, int, int], None]
 import_app = typer.Typer(help="Load data from other systems.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(staff_app, name="staff")
 app.add_typer(token_app, name="token")
 app.add_typer(import_app, name="import")
+app.add_typer(flash_sale_cli.app, name="flash-sale")
 points_app = typer.Typer(help="Members' points ledger.", no_args_is_help=True)
 app.add_typer(points_app, name="points")
 
@@ -229,6 +234,15 @@ def demo(
             f"{offers.exchanges:,} points exchanges in {offers.seconds:.1f} s "
             f"(replay {offers.replay_seconds:.1f} s)"
         )
+    campaigns = _build_campaigns_with_progress(settings, seed=seed)
+    if campaigns is None:
+        typer.echo("demo campaigns already present: campaigns skipped")
+    else:
+        figures = ", ".join(f"{key} {value:,}" for key, value in sorted(campaigns.counts.items()))
+        typer.echo(
+            f"demo campaigns: {campaigns.campaigns} campaigns of every mechanic "
+            f"in {campaigns.seconds:.1f} s ({figures})"
+        )
     if no_serve:
         return
     from siyu.server import run_server
@@ -276,10 +290,9 @@ def _build_brand_with_progress(
         )
 
 
-def _build_offers_with_progress(settings: Settings, *, seed: int) -> OffersSummary | None:
+def _phase_with_progress(label: str, build: Callable[[PhaseProgress], PhaseT]) -> PhaseT:
+    """Run one demo phase under a Rich progress bar fed by the phase's own reports."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    from siyu.demo.setup import build_demo_offers
 
     with Progress(
         "[progress.description]{task.description}",
@@ -292,10 +305,27 @@ def _build_offers_with_progress(settings: Settings, *, seed: int) -> OffersSumma
 
         def report(_phase: str, done: int, total: int) -> None:
             if not task:
-                task.append(int(progress.add_task("members, points and coupons", total=total)))
+                task.append(int(progress.add_task(label, total=total)))
             progress.update(task[0], completed=done, total=total)  # type: ignore[arg-type]
 
-        return build_demo_offers(settings, seed=seed, progress=report)
+        return build(report)
+
+
+def _build_offers_with_progress(settings: Settings, *, seed: int) -> OffersSummary | None:
+    from siyu.demo.setup import build_demo_offers
+
+    return _phase_with_progress(
+        "members, points and coupons",
+        lambda report: build_demo_offers(settings, seed=seed, progress=report),
+    )
+
+
+def _build_campaigns_with_progress(settings: Settings, *, seed: int) -> CampaignsSummary | None:
+    from siyu.demo.campaigns import build_demo_campaigns
+
+    return _phase_with_progress(
+        "campaigns", lambda report: build_demo_campaigns(settings, seed=seed, progress=report)
+    )
 
 
 @import_app.command("transactions")

@@ -14,6 +14,7 @@ on does nothing, so a job running twice or late is harmless.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,6 +35,23 @@ EXPIRE_TASK = "order.expire"
 AUTO_COMPLETE_TASK = "order.auto_complete"
 FINALISE_TASK = "order.finalise"
 CLOSE_PAYMENT_TASK = "payment.close"
+
+
+# Checks a domain adds before an order leaves the shelf (shipped or handed over): a
+# group-buy order waits until its group fills. A guard raises to refuse.
+ShipGuard = Callable[[Session, Order], None]
+_ship_guards: dict[str, ShipGuard] = {}
+
+
+def register_ship_guard(name: str, guard: ShipGuard) -> None:
+    if name in _ship_guards:
+        raise ValueError(f"ship guard {name!r} is already registered")
+    _ship_guards[name] = guard
+
+
+def check_ship_guards(session: Session, order: Order) -> None:
+    for guard in _ship_guards.values():
+        guard(session, order)
 
 
 def lines_of(session: Session, order: Order) -> list[OrderLine]:
@@ -132,6 +150,7 @@ def ship(
             "A pick-up order is handed over in the store, not shipped.",
             data={"order": order.public_id, "fulfilment": order.fulfilment},
         )
+    check_ship_guards(session, order)
     if not carrier.strip() or not tracking_number.strip():
         raise InvalidCheckout(
             "Carrier and tracking number are required.", data={"field": "tracking_number"}
@@ -149,6 +168,8 @@ def ship(
 def deliver(session: Session, order: Order, *, actor: str, settings: Settings) -> None:
     """Goods arrived (carrier) or were handed over in the store (pick-up, which also
     completes the order: the customer has them in hand)."""
+    if order.status == OrderStatus.PAID:
+        check_ship_guards(session, order)
     state.move(session, order, OrderStatus.DELIVERED, actor=actor)
     if order.fulfilment == Fulfilment.PICKUP:
         complete(session, order, actor=actor, settings=settings, reason="picked up")

@@ -46,6 +46,10 @@ class CheckoutIn(BaseModel):
     # Share-link context: the campaign and the customer whose share brought this buyer.
     campaign_id: int | None = None
     referrer_customer_id: int | None = None
+    # The ``ref`` of the share link the buyer came through (a customer share code or a
+    # promoter code); resolved to the referrer. An unknown or own code is ignored: a
+    # stale link must not stop a purchase.
+    ref: str | None = Field(default=None, min_length=4, max_length=40, pattern=r"^[A-Za-z0-9]+$")
     channel_code: str | None = Field(default=None, max_length=30)
     store_id: int | None = None
     # A coupon the buyer chose (its code); preview suggests the best one otherwise.

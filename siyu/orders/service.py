@@ -10,8 +10,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from siyu.campaigns.posters import share
 from siyu.core.crypto import PiiCipher
 from siyu.core.settings import Settings
+from siyu.core.settings import current as current_settings
 from siyu.models.catalog import SalesChannel
 from siyu.models.channel_code import ChannelCode
 from siyu.models.customer import Customer, CustomerStatus
@@ -40,6 +42,16 @@ def _referrer(session: Session, referrer_id: int | None) -> int | None:
     if status != CustomerStatus.ACTIVE:
         raise InvalidCheckout("Unknown referrer.", data={"field": "referrer_customer_id"})
     return referrer_id
+
+
+def _referrer_by_code(session: Session, customer_id: int, code: str | None) -> int | None:
+    if code is None:
+        return None
+    referrer_id = share.referrer_of(session, current_settings().resolved_secret_key(), code)
+    if referrer_id is None or referrer_id == customer_id:
+        return None
+    status = session.scalar(select(Customer.status).where(Customer.id == referrer_id))
+    return referrer_id if status == CustomerStatus.ACTIVE else None
 
 
 def checkout_input(
@@ -80,7 +92,8 @@ def checkout_input(
             channel_code_id=_channel_code_id(session, body.channel_code),
             guide_id=guide_id,
             campaign_id=body.campaign_id,
-            referrer_customer_id=_referrer(session, body.referrer_customer_id),
+            referrer_customer_id=_referrer(session, body.referrer_customer_id)
+            or _referrer_by_code(session, customer_id, body.ref),
             store_id=body.store_id,
         ),
     )

@@ -75,3 +75,28 @@ class CampaignOut(BaseModel):
 
 class CampaignList(BaseModel):
     items: list[CampaignOut]
+
+
+class CancelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class ShopCampaignOut(BaseModel):
+    """What a customer sees of a campaign: no budget, owner or holdout."""
+
+    public_id: str
+    name: str
+    kind: CampaignKind
+    description: str
+    phase: str
+    warmup_at: datetime | None
+    starts_at: datetime
+    ends_at: datetime
+    # The storefront page of the mechanic, e.g. /shop/campaigns/flash-sale/cmp_…
+    url: str
+
+
+class ShopCampaignList(BaseModel):
+    items: list[ShopCampaignOut]

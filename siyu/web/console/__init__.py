@@ -5,8 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from siyu.web.console import (
+    assist_pages,
     audit_pages,
     auth_pages,
+    bargain_pages,
+    campaigns_pages,
     catalog_pages,
     channel_codes_pages,
     conflicts_pages,
@@ -14,9 +17,13 @@ from siyu.web.console import (
     customers_pages,
     dashboard,
     events_pages,
+    flash_sale_pages,
+    group_buy_pages,
+    lottery_pages,
     members_pages,
     orders_pages,
     points_mall_pages,
+    referral_pages,
     refunds_pages,
     sections,
     sidebar_pages,
@@ -47,6 +54,14 @@ def console_router() -> APIRouter:
         points_mall_pages,
         members_pages,
         coupons_pages,
+        # The campaign list; each mechanic's pages live under /console/campaigns/<slug>.
+        campaigns_pages,
+        flash_sale_pages,
+        lottery_pages,
+        group_buy_pages,
+        bargain_pages,
+        assist_pages,
+        referral_pages,
         # Last: the pages of sections that later issues build.
         sections,
     ):

@@ -40,7 +40,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("orders", "trade", Permission.ORDERS_READ, built=True),
     Section("members", "marketing", Permission.MEMBERS_MANAGE, built=True),
     Section("coupons", "marketing", Permission.COUPONS_MANAGE, built=True),
-    Section("campaigns", "marketing", Permission.CAMPAIGNS_MANAGE, issue=6),
+    Section("campaigns", "marketing", Permission.CAMPAIGNS_MANAGE, built=True),
     Section("channel-codes", "marketing", Permission.CUSTOMERS_READ, built=True),
     Section("audiences", "engagement", Permission.AUDIENCES_MANAGE, issue=7),
     Section("journeys", "engagement", Permission.JOURNEYS_MANAGE),

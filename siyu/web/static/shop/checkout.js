@@ -19,6 +19,7 @@ import {
 import {quoteLine, totals} from "./quote.js";
 import {couponChoice, couponCode, couponRefused, resetCoupon} from "./coupon_checkout.js";
 import {pointsChoice, pointsToSpend} from "./points_checkout.js";
+import {sharedRef} from "./share_ref.js";
 
 const search = new URLSearchParams(window.location.search);
 const fromCart = search.get("from") === "cart";
@@ -42,6 +43,8 @@ function baseBody() {
   if (code) body.coupon_code = code;
   const points = pointsToSpend();
   if (points) body.points = points;
+  const ref = sharedRef();
+  if (ref) body.ref = ref;
   return body;
 }
 

@@ -8,6 +8,7 @@ export const params = shell.params || {};
 export const demoLogin = Boolean(shell.demo_login);
 export const defaultShopper = shell.default_shopper;
 const API_BASE = "/api/shop/v1";
+export const TOKEN_HEADER = "X-Siyu-Customer-Token";
 const TOKEN_KEY = shell.token_key;
 
 export function t(key, fields = {}) {
@@ -112,7 +113,7 @@ export class ApiError extends Error {
 export async function api(method, path, body) {
   const headers = {Accept: "application/json"};
   const token = sessionToken();
-  if (token) headers["X-Siyu-Customer-Token"] = token;
+  if (token) headers[TOKEN_HEADER] = token;
   const options = {method, headers, credentials: "same-origin"};
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";

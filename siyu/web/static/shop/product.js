@@ -19,6 +19,7 @@ import {
   t,
   track,
 } from "./core.js";
+import {showPoster} from "./poster.js";
 
 const storeId = new URLSearchParams(window.location.search).get("store_id");
 let product = null;
@@ -220,6 +221,9 @@ async function start() {
     if (!location) flash(t("shop.location.unavailable"), "info");
     await checkAvailability(location).catch(report);
   });
+  byId("product-poster-button").addEventListener("click", () =>
+    showPoster(`product/${params.product_id}.png`, byId("product-poster")).catch(report),
+  );
   const query = storeId ? `?store_id=${encodeURIComponent(storeId)}` : "";
   product = await api("GET", `/products/${params.product_id}${query}`);
   renderProduct();

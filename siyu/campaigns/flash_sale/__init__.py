@@ -1,0 +1,1 @@
+"""Flash sale (秒杀): sessions, campaign stock on two engines, reservations → orders."""

@@ -1,0 +1,1 @@
+"""Referral commission (分销): promoters, share codes, binding, commissions, withdrawals."""
