@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from siyu.core import clock
+from siyu.core import clock, security
 from siyu.core.db import make_engine, make_session_factory
 from siyu.core.migrations import upgrade
 from siyu.models import Base
@@ -50,6 +51,19 @@ def unavailable(what: str, error: Exception) -> None:
     if IN_CI:
         pytest.fail(message + " (CI=true: a missing service is a failure)", pytrace=False)
     pytest.skip(message)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """Argon2 at production cost (~0.1 s per hash, as much per check) was a fifth of
+    the suite: most API and console tests make staff and sign in. Tests hash with the
+    cheapest parameters; the hashes stay real argon2id and verify the same way, and
+    production keeps the library's defaults (``siyu.core.security``)."""
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(security, "_hasher", cheap)
+        patch.setattr(security, "_DUMMY_HASH", cheap.hash("siyu-dummy-password"))
+        yield
 
 
 @pytest.fixture(scope="session")
