@@ -144,7 +144,7 @@ def _buy(session: Session, ctx: Context, campaign: Campaign, buyers: int, paid_s
 
 
 def build(factory: sessionmaker[Session], ctx: Context) -> dict[str, int]:
-    counts = {"flash_sale_campaigns": 0, "flash_sale_reservations": 0, "flash_sale_paid": 0}
+    counts = {"campaigns": 0, "reservations": 0, "paid": 0}
     with factory() as session, session.begin():
         if len(_sellable(session)) == 0:
             return counts
@@ -155,16 +155,14 @@ def build(factory: sessionmaker[Session], ctx: Context) -> dict[str, int]:
         ended = _create(session, ctx, "上周五 20:00 秒杀", last_week, 2, ENDED_STOCK)
         ctx.clock.set(last_week + timedelta(seconds=1))
         # More buyers than units: it sells out in the first minutes.
-        counts["flash_sale_paid"] += _buy(session, ctx, ended, sum(ENDED_STOCK) + 15, 1.0)
-        counts["flash_sale_campaigns"] += 1
+        counts["paid"] += _buy(session, ctx, ended, sum(ENDED_STOCK) + 15, 1.0)
+        counts["campaigns"] += 1
     with factory() as session, session.begin():
         ctx.clock.set(ctx.now - timedelta(hours=1))
         live = _create(session, ctx, "今日限时秒杀", ctx.now - timedelta(minutes=30), 3, LIVE_STOCK)
         ctx.clock.set(ctx.now - timedelta(minutes=25))
-        counts["flash_sale_paid"] += _buy(session, ctx, live, LIVE_BUYERS, 0.6)
-        counts["flash_sale_campaigns"] += 1
-        counts["flash_sale_reservations"] = len(
-            session.scalars(select(FlashSaleReservation.id)).all()
-        )
+        counts["paid"] += _buy(session, ctx, live, LIVE_BUYERS, 0.6)
+        counts["campaigns"] += 1
+        counts["reservations"] = len(session.scalars(select(FlashSaleReservation.id)).all())
     ctx.clock.set(ctx.now)
     return counts
