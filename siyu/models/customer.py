@@ -158,9 +158,15 @@ class Tag(TimestampMixin, Base):
     __table_args__ = (UniqueConstraint("group_name", "name"),)
 
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    # Names a tag_group row (siyu.models.audience.TagGroup); "" is the ungrouped tags.
     group_name: Mapped[str] = mapped_column(String(64), default="")
     name: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16), default=TagKind.MANUAL)
+    description: Mapped[str] = mapped_column(Text, default="")
+    # The JSON rule tree (siyu.audiences.rules) that maintains a rule tag.
+    rule: Mapped[dict[str, Any] | None] = mapped_column()
+    customer_count: Mapped[int] = mapped_column(default=0)
+    refreshed_at: Mapped[datetime | None]
 
 
 class CustomerTag(Base):
