@@ -54,7 +54,7 @@ typecheck: install-dev
 	$(BIN)/mypy siyu
 
 pytest: install-dev
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache

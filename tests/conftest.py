@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session
 
 from siyu.core import clock, security
@@ -39,10 +39,36 @@ if TYPE_CHECKING:
     from siyu.core.settings import Settings
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
-POSTGRES_URL = os.environ.get(
+BASE_POSTGRES_URL = os.environ.get(
     "SIYU_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-REDIS_URL = os.environ.get("SIYU_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+BASE_REDIS_URL = os.environ.get("SIYU_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Under pytest-xdist (`pytest -n 2`, what `make test` runs) each worker gets its own
+# PostgreSQL database and Redis db, since tests empty whole tables and flush Redis.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def _worker_index() -> int:
+    return int(XDIST_WORKER.removeprefix("gw")) if XDIST_WORKER else 0
+
+
+def _per_worker_postgres(url: str) -> str:
+    if not XDIST_WORKER:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{XDIST_WORKER}").render_as_string(
+        hide_password=False
+    )
+
+
+def _per_worker_redis(url: str) -> str:
+    base, _, db = url.rpartition("/")
+    # Counting down from the given db (15, 14, …) keeps clear of the low dbs people use.
+    return f"{base}/{int(db or 0) - _worker_index()}"
+
+
+POSTGRES_URL = _per_worker_postgres(BASE_POSTGRES_URL)
+REDIS_URL = _per_worker_redis(BASE_REDIS_URL)
 ENGINES = ["sqlite", "postgresql"]
 
 
@@ -77,12 +103,29 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 _postgres_state: dict[str, object] = {}
 
 
+def _create_worker_database() -> None:
+    if POSTGRES_URL == BASE_POSTGRES_URL:
+        return
+    name = make_url(POSTGRES_URL).database
+    admin = make_engine(BASE_POSTGRES_URL, pool_pre_ping=False)
+    try:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).scalar()
+            if not exists:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+
+
 def _migrated_postgres() -> str:
     if "url" in _postgres_state:
         return str(_postgres_state["url"])
     if "error" in _postgres_state:
         raise RuntimeError(str(_postgres_state["error"]))
     try:
+        _create_worker_database()
         engine = make_engine(POSTGRES_URL, pool_pre_ping=False)
         with engine.begin() as connection:
             connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
