@@ -116,6 +116,8 @@ class Coupon(Base):
         Index("ix_coupon_template_status", "template_id", "status"),
         Index("ix_coupon_expiry", "status", "valid_until"),
         Index("ix_coupon_order", "order_id"),
+        # The warehouse exporter's watermark (siyu/warehouse): what was claimed since.
+        Index("ix_coupon_claimed_at", "claimed_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)

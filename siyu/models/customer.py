@@ -31,7 +31,11 @@ class IdentityKind(StrEnum):
 
 class Customer(TimestampMixin, Base):
     __tablename__ = "customer"
-    __table_args__ = (Index("ix_customer_name", "name"),)
+    __table_args__ = (
+        Index("ix_customer_name", "name"),
+        # The warehouse exporter's watermark (siyu/warehouse): what changed since.
+        Index("ix_customer_updated_at", "updated_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
     status: Mapped[str] = mapped_column(String(16), default=CustomerStatus.ACTIVE, index=True)
@@ -76,6 +80,8 @@ class CustomerIdentity(Base):
     __table_args__ = (
         UniqueConstraint("kind", "namespace", "lookup_key"),
         Index("ix_customer_identity_customer", "customer_id", "kind"),
+        # The warehouse exporter's watermark (siyu/warehouse).
+        Index("ix_customer_identity_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)

@@ -70,6 +70,8 @@ class Membership(TimestampMixin, Base):
         CheckConstraint("points_frozen >= 0", name="frozen_not_negative"),
         CheckConstraint("growth_value >= 0", name="growth_not_negative"),
         Index("ix_membership_tier", "tier_id"),
+        # The warehouse exporter's watermark (siyu/warehouse): what changed since.
+        Index("ix_membership_updated_at", "updated_at"),
     )
 
     customer_id: Mapped[int] = mapped_column(
@@ -118,6 +120,8 @@ class PointsEntry(Base):
         Index("ix_points_entry_customer", "customer_id", "id"),
         Index("ix_points_entry_lots", "expires_at", "remaining"),
         Index("ix_points_entry_order", "order_id"),
+        # The warehouse exporter's watermark (siyu/warehouse).
+        Index("ix_points_entry_created_at", "created_at"),
         CheckConstraint("remaining >= 0", name="remaining_not_negative"),
     )
 

@@ -58,6 +58,8 @@ class Order(TimestampMixin, Base):
         Index("ix_order_customer_created", "customer_id", "created_at"),
         Index("ix_order_status_deadline", "status", "payment_deadline"),
         Index("ix_order_paid_at", "paid_at"),
+        # The warehouse exporter's watermark (siyu/warehouse): what changed since.
+        Index("ix_order_updated_at", "updated_at"),
         UniqueConstraint("source", "external_id"),
         CheckConstraint(
             "total_amount = items_amount - discount_amount + shipping_amount",
