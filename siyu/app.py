@@ -11,6 +11,11 @@ import redis
 from fastapi import FastAPI
 
 from siyu import __version__, handlers, web
+from siyu.audiences import tasks as audience_tasks
+from siyu.audiences.insights_api import router as audience_insights_router
+from siyu.audiences.rules.api import router as audience_rules_router
+from siyu.audiences.segments.api import router as audience_segments_router
+from siyu.audiences.tags.api import router as audience_tags_router
 from siyu.campaigns.assist.api import router as assist_router
 from siyu.campaigns.assist.shop_api import router as shop_assist_router
 from siyu.campaigns.bargain.api import router as bargain_router
@@ -61,6 +66,8 @@ from siyu.orders.api import router as orders_router
 from siyu.orders.payments.notify_api import router as payment_notify_router
 from siyu.orders.shop_api import router as shop_orders_router
 from siyu.staff.api import router as staff_router
+from siyu.warehouse import tasks as warehouse_tasks
+from siyu.warehouse.api import router as warehouse_router
 
 logger = logging.getLogger("siyu")
 THREADS_BEYOND_REQUESTS = 8
@@ -99,6 +106,8 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
             with transaction(app.state.session_factory) as session:
                 maintenance.schedule(session)
                 benefits_tasks.schedule(session)
+                warehouse_tasks.schedule(session)
+                audience_tasks.ensure_scheduled(session)
         elif app.state.redis is not None:
             # No worker here, but `siyu worker` processes elsewhere should still hear
             # about this process's commits at once rather than on their next poll.
@@ -131,6 +140,9 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(ReserveFastPath)  # the flash sale's reserve click, before FastAPI
     app.include_router(health_router)
+    # Fixed paths (/api/v1/audiences/config|rfm|lifecycle) before any /audiences/{id}.
+    app.include_router(audience_insights_router)
+    app.include_router(audience_rules_router)  # /api/v1/audiences/rules/* likewise
     # Early: the flash sale's reserve route is the hottest path (routes match in order).
     app.include_router(shop_flash_sale_router)
     app.include_router(flash_sale_router)
@@ -152,6 +164,8 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     app.include_router(group_buy_router)
     app.include_router(shop_group_buy_router)
     app.include_router(events_router)
+    app.include_router(audience_tags_router)
+    app.include_router(audience_segments_router)
     app.include_router(shop_events_router)
     app.include_router(customer_sessions_router)
     app.include_router(shop_sessions_router)
@@ -170,5 +184,6 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     app.include_router(members_router)
     app.include_router(shop_members_router)
     app.include_router(payment_notify_router)
+    app.include_router(warehouse_router)
     web.install(app)
     return app

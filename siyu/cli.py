@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 from sqlalchemy.orm import Session
 
+from siyu.audiences import cli as audiences_cli
 from siyu.campaigns.flash_sale import cli as flash_sale_cli
 from siyu.core import migrations, security
 from siyu.core.db import make_engine, make_session_factory, transaction
@@ -21,8 +22,10 @@ from siyu.models.staff import Role
 from siyu.staff import service as staff_service
 from siyu.staff import tokens
 from siyu.staff.principal import command_line_principal
+from siyu.warehouse import cli as warehouse_cli
 
 if TYPE_CHECKING:
+    from siyu.demo.audiences import AudiencesSummary
     from siyu.demo.brand.generator import DemoSummary
     from siyu.demo.campaigns import CampaignsSummary
     from siyu.demo.offers import OffersSummary
@@ -39,6 +42,8 @@ app.add_typer(staff_app, name="staff")
 app.add_typer(token_app, name="token")
 app.add_typer(import_app, name="import")
 app.add_typer(flash_sale_cli.app, name="flash-sale")
+app.add_typer(audiences_cli.app, name="audiences")
+app.add_typer(warehouse_cli.app, name="warehouse")
 points_app = typer.Typer(help="Members' points ledger.", no_args_is_help=True)
 app.add_typer(points_app, name="points")
 
@@ -243,6 +248,11 @@ def demo(
             f"demo campaigns: {campaigns.campaigns} campaigns of every mechanic "
             f"in {campaigns.seconds:.1f} s ({figures})"
         )
+    audiences = _build_audiences_with_progress(settings, seed=seed)
+    if audiences is None:
+        typer.echo("demo audiences already present: audiences skipped")
+    else:
+        typer.echo(_audiences_line(audiences))
     if no_serve:
         return
     from siyu.server import run_server
@@ -325,6 +335,29 @@ def _build_campaigns_with_progress(settings: Settings, *, seed: int) -> Campaign
 
     return _phase_with_progress(
         "campaigns", lambda report: build_demo_campaigns(settings, seed=seed, progress=report)
+    )
+
+
+def _build_audiences_with_progress(settings: Settings, *, seed: int) -> AudiencesSummary | None:
+    from siyu.demo.audiences import build_demo_audiences
+
+    return _phase_with_progress(
+        "audiences", lambda report: build_demo_audiences(settings, seed=seed, progress=report)
+    )
+
+
+def _audiences_line(summary: AudiencesSummary) -> str:
+    fresh = summary.freshness
+    freshness = f"; freshness {fresh.seconds:.1f} s (event tracked → in segment)" if fresh else ""
+    return (
+        f"demo audiences: {len(summary.tagged)} manual tags "
+        f"({sum(summary.tagged.values()):,} given), {len(summary.rfm_groups)} RFM groups, "
+        f"{len(summary.ops_stages)} lifecycle stages, {len(summary.segments)} segments "
+        f"({min(summary.segments.values(), default=0):,}–"
+        f"{max(summary.segments.values(), default=0):,} members), "
+        f"{summary.tracked.get('events', 0):,} events tracked, "
+        f"{summary.exported_rows:,} rows exported; full refresh {summary.refresh_seconds:.1f} s"
+        f"{freshness}; in {summary.seconds:.1f} s"
     )
 
 

@@ -18,6 +18,10 @@ DOMAIN_TASK_MODULES: tuple[str, ...] = (
     "siyu.members.benefits_tasks",
     "siyu.members.tasks",
     "siyu.campaigns.tasks",
+    "siyu.warehouse.tasks",
+    "siyu.audiences.merge",
+    "siyu.audiences.profile",
+    "siyu.audiences.tasks",
 )
 
 

@@ -9,10 +9,12 @@ import uvicorn
 
 from siyu import handlers
 from siyu.app import create_app
+from siyu.audiences import tasks as audience_tasks
 from siyu.core import maintenance
 from siyu.core.db import make_engine, make_session_factory, transaction
 from siyu.core.settings import Settings, install
 from siyu.core.worker import Worker
+from siyu.warehouse import tasks as warehouse_tasks
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -39,6 +41,8 @@ def run_worker(settings: Settings) -> None:
     try:
         with transaction(factory) as session:
             maintenance.schedule(session)
+            warehouse_tasks.schedule(session)
+            audience_tasks.ensure_scheduled(session)
         Worker(factory, redis_client=client).run_forever()
     finally:
         if client is not None:

@@ -15,7 +15,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,7 @@ from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session
 
 from siyu.core import clock, security
-from siyu.core.db import make_engine, make_session_factory
+from siyu.core.db import make_engine, make_session_factory, transaction
 from siyu.core.migrations import upgrade
 from siyu.models import Base
 from tests.clients import client_sharing
@@ -193,6 +194,18 @@ def committed_engine(engine: Engine) -> Iterator[Engine]:
 @pytest.fixture
 def session_factory(committed_engine: Engine):  # type: ignore[no-untyped-def]
     return make_session_factory(committed_engine)
+
+
+@pytest.fixture
+def write(committed_engine: Engine) -> Callable[[], AbstractContextManager[Session]]:
+    """``with write() as session:`` commits, so another connection (the warehouse
+    exporter's) sees it."""
+    factory = make_session_factory(committed_engine)
+
+    def open_transaction() -> AbstractContextManager[Session]:
+        return transaction(factory)
+
+    return open_transaction
 
 
 @pytest.fixture

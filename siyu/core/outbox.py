@@ -23,9 +23,9 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from siyu.core import clock
@@ -183,6 +183,34 @@ def emit(
     )
     request_wake(session)
     return event_id
+
+
+def emit_many(session: Session, name: str, payloads: Iterable[dict[str, Any]]) -> int:
+    """Record one domain event per payload, in bulk (segment entries and exits of a
+    whole refresh, lifecycle transitions); same rows and semantics as :func:`emit`.
+
+    Payloads are not round-tripped through JSON here (a million of them would cost
+    seconds): callers pass plain ids and strings, and a bad value fails the insert."""
+    from siyu.core.bulk_insert import insert_many
+
+    _check_name("event name", name)
+    now = clock.now()
+    sent = insert_many(
+        session,
+        cast(Table, OutboxEvent.__table__),
+        ("event_id", "payload"),
+        ((str(uuid.uuid4()), payload) for payload in payloads),
+        constants={
+            "name": name,
+            "occurred_at": now,
+            "available_at": now,
+            "status": OutboxStatus.PENDING.value,
+            "attempts": 0,
+        },
+    )
+    if sent:
+        request_wake(session)
+    return sent
 
 
 @dataclass

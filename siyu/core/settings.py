@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     vendor_dir: Path = Path(__file__).resolve().parents[2] / "node_modules"
     # Cookies carry the Secure flag (set to true behind HTTPS).
     secure_cookies: bool = False
+    # Warehouse (docs/warehouse.md): Parquet root (default data_dir/"warehouse"),
+    # export interval of the scheduled `warehouse.sync` job, DuckDB threads and memory.
+    warehouse_dir: Path | None = None
+    warehouse_sync_seconds: int = Field(default=60, ge=1)
+    warehouse_threads: int = Field(default=2, ge=1)
+    warehouse_memory_limit: str = "3GB"
 
     @field_validator("timezone")
     @classmethod

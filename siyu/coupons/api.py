@@ -19,6 +19,7 @@ from siyu.coupons.errors import InvalidGrant
 from siyu.coupons.schemas import (
     CouponOut,
     GrantOut,
+    SegmentGrantIn,
     SendIn,
     TemplateIn,
     TemplateList,
@@ -119,6 +120,15 @@ async def grant_template(
     except UnicodeDecodeError as error:
         raise InvalidGrant("The file must be UTF-8 text.") from error
     return await run_in_threadpool(grants.grant, session, principal, template_id, text)
+
+
+@router.post("/coupon-templates/{template_id}/segment-grants", response_model=GrantOut)
+def grant_template_to_segment(
+    template_id: TemplateId, body: SegmentGrantIn, session: SessionDep, principal: Manager
+) -> GrantOut:
+    """Grant one coupon to each current member of a segment (人群包), reported per row
+    like a CSV grant."""
+    return grants.grant_segment(session, principal, template_id, body.segment_id)
 
 
 @router.post("/coupons/send", response_model=CouponOut, status_code=201)

@@ -148,6 +148,12 @@ class SendIn(BaseModel):
     customer_id: RowId
 
 
+class SegmentGrantIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    segment_id: RowId
+
+
 class GrantRowOut(BaseModel):
     row: int
     customer_id: int | None

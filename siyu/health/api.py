@@ -8,8 +8,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from siyu.core import migrations
+from siyu.core import clock, migrations
 from siyu.core.db import READ_ONLY_OPTION
+from siyu.warehouse import service as warehouse_service
+from siyu.warehouse.engine import Warehouse
 
 router = APIRouter(tags=["health"])
 
@@ -44,6 +46,13 @@ def readyz(request: Request) -> JSONResponse:
         except Exception as error:
             checks["redis"] = {"ok": False, "error": type(error).__name__}
             ready = False
+    # Informational only: a stale or broken warehouse never makes the service unready.
+    try:
+        checks["warehouse"] = warehouse_service.readiness(
+            Warehouse.from_settings(state.settings), now=clock.now()
+        )
+    except Exception as error:
+        checks["warehouse"] = {"ok": False, "error": type(error).__name__}
     return JSONResponse(
         {"status": "ready" if ready else "not_ready", "checks": checks},
         status_code=200 if ready else 503,

@@ -19,6 +19,7 @@ from siyu.core.outbox import (
     DomainEvent,
     HandlerRegistry,
     emit,
+    emit_many,
     exponential_backoff,
     outbox_stats,
     purge_dispatched,
@@ -95,6 +96,32 @@ def test_emit_adds_a_pending_event_to_the_callers_session(
     )
     assert event.occurred_at == frozen_clock.now()
     assert event.available_at == frozen_clock.now()
+
+
+def test_emit_many_writes_one_pending_event_per_payload(
+    session: Session, frozen_clock: FrozenClock
+) -> None:
+    # More than one executemany batch on SQLite, so the chunking is exercised too.
+    payloads = [{"segment_id": 3, "customer_id": number} for number in range(1, 5_003)]
+
+    assert emit_many(session, "segment.entered", iter(payloads)) == 5_002
+
+    assert session.info[WAKE_KEY] is True
+    events = session.execute(
+        select(OutboxEvent.name, OutboxEvent.payload, OutboxEvent.status, OutboxEvent.occurred_at)
+    ).all()
+    assert sorted(event.payload["customer_id"] for event in events) == list(range(1, 5_003))
+    assert {(e.name, e.status, e.occurred_at) for e in events} == {
+        ("segment.entered", OutboxStatus.PENDING, frozen_clock.now())
+    }
+    ids = session.scalars(select(OutboxEvent.event_id)).all()
+    assert len(set(ids)) == 5_002
+
+
+def test_emit_many_of_nothing_writes_nothing(session: Session) -> None:
+    assert emit_many(session, "segment.exited", []) == 0
+    assert session.scalar(select(func.count()).select_from(OutboxEvent)) == 0
+    assert WAKE_KEY not in session.info
 
 
 def test_emit_with_available_at_delays_the_event(

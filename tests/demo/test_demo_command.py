@@ -39,6 +39,8 @@ def test_demo_builds_once_and_events_dispatch(demo_env: str) -> None:
     assert "demo offers:" in first.output
     assert "members in 4 tiers" in first.output
     assert "demo campaigns: 12 campaigns of every mechanic" in first.output
+    assert "demo audiences: 11 manual tags" in first.output
+    assert "13 segments" in first.output
     engine = make_engine(demo_env)
     factory = make_session_factory(engine)
     try:
@@ -55,6 +57,7 @@ def test_demo_builds_once_and_events_dispatch(demo_env: str) -> None:
         assert "generation skipped" in second.output
         assert "offers skipped" in second.output
         assert "campaigns skipped" in second.output
+        assert "audiences skipped" in second.output
         with transaction(factory) as session:
             assert (
                 session.execute(select(func.count()).select_from(Product)).scalar_one() == products

@@ -23,10 +23,11 @@ from sqlalchemy import Table, Update, bindparam, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from siyu.audiences.tags import service as tag_service
 from siyu.core import clock
 from siyu.customers import identify
 from siyu.models.channel_code import ChannelCode, ChannelCodeVisit
-from siyu.models.customer import Customer, CustomerTag, Tag, TagKind
+from siyu.models.customer import Customer, Tag, TagKind
 
 # Tags named without a group ("VIP") land in this group; "group:name" picks another.
 DEFAULT_TAG_GROUP = "渠道"
@@ -113,7 +114,6 @@ def _execute_many(session: Session, statement: Update, rows: list[dict[str, Any]
 
 
 _CUSTOMER = cast(Table, Customer.__table__)
-_CUSTOMER_TAG = cast(Table, CustomerTag.__table__)
 _VISIT = cast(Table, ChannelCodeVisit.__table__)
 _IS_CUSTOMER = _CUSTOMER.c.id == bindparam("p_customer")
 
@@ -273,15 +273,15 @@ def _apply_tags(
                 links.setdefault((touch.customer_id, tag_ids[name]), f"channel_code:{ref.code}")
     if not links:
         return
-    upsert = _dialect_insert(session)
-    # A tag the customer already has keeps its original source and time. executemany
-    # with one cached statement: a multi-VALUES literal would be recompiled per batch.
-    session.connection().execute(
-        upsert(_CUSTOMER_TAG).on_conflict_do_nothing(index_elements=["customer_id", "tag_id"]),
-        [
-            {"customer_id": customer, "tag_id": tag, "source": source, "added_at": now}
+    # A tag the customer already has keeps its original source and time; new ones get
+    # a history row and follow exclusive groups (siyu.audiences.tags).
+    tag_service.add_links(
+        session,
+        (
+            tag_service.Link(customer, tag, source)
             for (customer, tag), source in sorted(links.items())
-        ],
+        ),
+        now=now,
     )
 
 

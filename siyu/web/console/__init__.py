@@ -6,6 +6,10 @@ from fastapi import APIRouter
 
 from siyu.web.console import (
     assist_pages,
+    audience_insights_pages,
+    audience_rules_pages,
+    audience_tags_pages,
+    audiences_pages,
     audit_pages,
     auth_pages,
     bargain_pages,
@@ -29,6 +33,7 @@ from siyu.web.console import (
     sidebar_pages,
     staff_pages,
     system_pages,
+    warehouse_pages,
 )
 
 
@@ -62,6 +67,12 @@ def console_router() -> APIRouter:
         bargain_pages,
         assist_pages,
         referral_pages,
+        # Fixed /console/audiences/rules/* paths before the segment pages.
+        audience_rules_pages,
+        audience_insights_pages,
+        audience_tags_pages,
+        audiences_pages,
+        warehouse_pages,
         # Last: the pages of sections that later issues build.
         sections,
     ):

@@ -38,18 +38,64 @@
     });
   }
 
+  // Chart helpers, shared with the audience chart scripts (audience_insights.js,
+  // audience_segments.js), which load after this one (both deferred, in order).
+  function readChartData(container, attribute) {
+    var source = document.getElementById(container.getAttribute(attribute));
+    return source ? JSON.parse(source.textContent) : null;
+  }
+
+  // ECharts did not load: show the table fallback instead of an empty box.
+  function chartUnavailable(container) {
+    var fallback = container.parentNode.querySelector(".chart-fallback");
+    if (fallback) {
+      fallback.hidden = false;
+    }
+    container.hidden = true;
+  }
+
+  // The "no data yet" text drawn in the middle of an empty chart.
+  function emptyGraphic(empty, text) {
+    return empty
+      ? [
+          {
+            type: "text",
+            left: "center",
+            top: "middle",
+            style: { text: text, fill: "#8a94a6", fontSize: 14 }
+          }
+        ]
+      : [];
+  }
+
+  function accentColour() {
+    return getComputedStyle(document.documentElement).getPropertyValue("--accent").trim();
+  }
+
+  function mountChart(container, option) {
+    var chart = window.echarts.init(container, null, { renderer: "canvas" });
+    chart.setOption(option);
+    window.addEventListener("resize", function () {
+      chart.resize();
+    });
+    return chart;
+  }
+
+  window.siyuCharts = {
+    readData: readChartData,
+    unavailable: chartUnavailable,
+    emptyGraphic: emptyGraphic,
+    accentColour: accentColour,
+    mount: mountChart
+  };
+
   function drawChart(container) {
-    var source = document.getElementById(container.getAttribute("data-chart-data"));
-    if (!source) {
+    var data = readChartData(container, "data-chart-data");
+    if (!data) {
       return;
     }
-    var data = JSON.parse(source.textContent);
     if (!window.echarts) {
-      var fallback = container.parentNode.querySelector(".chart-fallback");
-      if (fallback) {
-        fallback.hidden = false;
-      }
-      container.hidden = true;
+      chartUnavailable(container);
       return;
     }
     // The chart says "no data yet" itself; the text note stays for pages without charts.
@@ -57,10 +103,9 @@
     if (note) {
       note.hidden = true;
     }
-    var accent = getComputedStyle(document.documentElement).getPropertyValue("--accent").trim();
-    var chart = window.echarts.init(container, null, { renderer: "canvas" });
+    var accent = accentColour();
     var empty = data.total === 0;
-    chart.setOption({
+    mountChart(container, {
       animationDuration: 400,
       grid: { left: 44, right: 16, top: 20, bottom: 32 },
       tooltip: {
@@ -102,19 +147,7 @@
           itemStyle: { color: accent || "#0e7c66", borderRadius: [3, 3, 0, 0] }
         }
       ],
-      graphic: empty
-        ? [
-            {
-              type: "text",
-              left: "center",
-              top: "middle",
-              style: { text: data.emptyText, fill: "#8a94a6", fontSize: 14 }
-            }
-          ]
-        : []
-    });
-    window.addEventListener("resize", function () {
-      chart.resize();
+      graphic: emptyGraphic(empty, data.emptyText)
     });
   }
 
