@@ -73,29 +73,6 @@ REDIS_URL = _per_worker_redis(BASE_REDIS_URL)
 ENGINES = ["sqlite", "postgresql"]
 
 
-# The longest tests (each 10-50 s: whole demo brands, the CDNOW import, 10,000 racing
-# claims, browsers) go first, so that under `pytest -n 2` neither worker is left
-# running one of them alone at the end while the other idles.
-HEAVY_FIRST = (
-    "tests/orders_import/",
-    "tests/demo/",
-    "tests/coupons/test_concurrency.py",
-    "tests/e2e/",
-    "tests/warehouse/test_crash.py",
-    "tests/audiences/rules/test_equivalence.py",
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def weight(item: pytest.Item) -> int:
-        for rank, prefix in enumerate(HEAVY_FIRST):
-            if item.nodeid.startswith(prefix):
-                return rank
-        return len(HEAVY_FIRST)
-
-    items.sort(key=weight)
-
-
 def unavailable(what: str, error: Exception) -> None:
     message = f"{what} is not reachable: {error}"
     if IN_CI:
