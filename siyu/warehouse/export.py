@@ -36,32 +36,22 @@ import pyarrow.parquet as pq
 from sqlalchemy import Engine, text
 
 from siyu.core.db import READ_ONLY_OPTION
-from siyu.warehouse import state
+from siyu.warehouse import files, state
 from siyu.warehouse.engine import Warehouse, naive_utc
+from siyu.warehouse.files import DAY_COLUMN
 from siyu.warehouse.tables import (
     FULL_REFRESH_INTERVAL,
-    PARTITION_COLUMN,
-    SEQ_COLUMN,
     SPECS,
     VERSION_COLUMN,
     TableSpec,
 )
 
 BATCH_ROWS = 100_000
-# Parquet row groups of about this many rows; at most BUFFERED_ROWS wait in memory.
-ROW_GROUP_ROWS = 128_000
-BUFFERED_ROWS = 1_000_000
 # How long after stamping its rows a transaction may still commit and be exported.
 # SQLite commits one writer at a time, so only a time taken before the write lock
 # can lag; PostgreSQL transactions overlap freely (docs/warehouse.md).
 LATE_COMMIT_WINDOW = {"sqlite": timedelta(seconds=5), "postgresql": timedelta(seconds=120)}
-# Compaction: a partition with this many files below COMPACT_SMALL_ROWS is merged.
-COMPACT_MIN_FILES = 8
-COMPACT_SMALL_ROWS = 2_000_000
-# Files that left the manifest stay this long for connections that listed them.
-RETIRED_GRACE = timedelta(minutes=10)
 _HASH = "_hash"
-_DAY = "_day"
 _SQLITE_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 _TEMPLATE_FIELD = re.compile(r"\{(ts|date|json|p):([^}]+)\}")
 
@@ -133,7 +123,7 @@ def _query(spec: TableSpec, dialect: str, where: str) -> str:
     parts = [(column.name, column.source or "t." + column.name) for column in spec.columns]
     parts.append((VERSION_COLUMN, _version_sql(spec, dialect)))
     if spec.partitioned:
-        parts.append((_DAY, _day_sql(spec, dialect)))
+        parts.append((DAY_COLUMN, _day_sql(spec, dialect)))
     pairs = ", ".join(f"'{name}', {expression}" for name, expression in parts)
     document = (
         f"json_object({pairs})" if dialect == "sqlite" else f"json_build_object({pairs})::text"
@@ -169,7 +159,7 @@ class _Run:
         names = [column.name for column in spec.columns] + [VERSION_COLUMN]
         types: list[pa.DataType] = [column.type for column in spec.columns] + [pa.timestamp("us")]
         if spec.partitioned:
-            names.append(_DAY)
+            names.append(DAY_COLUMN)
             types.append(pa.date32())
         # Times and dates are read as text and cast: SQLite writes "2026-11-20 08:00:00.000000",
         # PostgreSQL "2026-11-20T08:00:00"; the cast takes both.
@@ -266,14 +256,14 @@ class _Run:
                     else:
                         select.append(f"b.{name}")
                 sql = (
-                    f"SELECT {', '.join(select)}, b.{VERSION_COLUMN}, b.{_DAY}, "
+                    f"SELECT {', '.join(select)}, b.{VERSION_COLUMN}, b.{DAY_COLUMN}, "
                     f"hash({hashed}) AS {_HASH} FROM (SELECT *, TRY_CAST(COALESCE("
                     "json_extract_string(properties, '$.spu_id'), "
                     "json_extract_string(properties, '$.product_id')) AS BIGINT) AS p_id "
                     "FROM batch) b LEFT JOIN products_map p ON p.product_id = b.p_id"
                 )
             else:
-                extra = f", b.{_DAY}" if spec.partitioned else ""
+                extra = f", b.{DAY_COLUMN}" if spec.partitioned else ""
                 sql = (
                     f"SELECT {', '.join('b.' + name for name in stored)}, b.{VERSION_COLUMN}"
                     f"{extra}, hash({hashed}) AS {_HASH} FROM batch b"
@@ -308,7 +298,7 @@ class _Run:
                 _sqlite_time(since) if self.dialect == "sqlite" else since.replace(tzinfo=UTC)
             )
         sql = _query(spec, self.dialect, where)
-        writers = _Writers(self.root, spec, self.seq)
+        writers = files.PartitionWriters(self.root, spec, self.seq)
         exported_keys: list[pa.Table] = []
         newest: datetime | None = None
         max_id: int | None = None
@@ -404,101 +394,6 @@ class _Run:
         self.duck.close()
 
 
-class _Writers:
-    """One temp Parquet file per partition of one table in one sync."""
-
-    def __init__(self, root: Path, spec: TableSpec, seq: int) -> None:
-        self.root = root
-        self.spec = spec
-        self.seq = seq
-        self.schema = spec.stored_schema()
-        self.open: dict[str, tuple[pq.ParquetWriter, Path, Path, list[int]]] = {}
-        # Rows wait per partition until a row group is worth writing: a batch spread
-        # over a year of days would otherwise leave row groups of a few hundred rows.
-        self.pending: dict[str, list[pa.Table]] = {}
-        self.pending_rows: dict[str, int] = {}
-        self.buffered = 0
-
-    def _relative(self, partition: str) -> str:
-        name = f"part-{self.seq:08d}.parquet"
-        if partition:
-            return f"{self.spec.name}/{PARTITION_COLUMN}={partition}/{name}"
-        return f"{self.spec.name}/{name}"
-
-    def _writer(self, partition: str) -> tuple[pq.ParquetWriter, Path, Path, list[int]]:
-        held = self.open.get(partition)
-        if held is None:
-            final = self.root / self._relative(partition)
-            final.parent.mkdir(parents=True, exist_ok=True)
-            temp = final.with_name(final.name + state.TEMP_SUFFIX)
-            writer = pq.ParquetWriter(temp, self.schema, compression="zstd")
-            held = (writer, temp, final, [0])
-            self.open[partition] = held
-        return held
-
-    def write(self, batch: pa.Table) -> None:
-        seq = pa.array([self.seq] * batch.num_rows, pa.int64())
-        if not self.spec.partitioned:
-            table = batch.append_column(SEQ_COLUMN, seq).select(self.schema.names)
-            self._append("", table.cast(self.schema))
-            return
-        batch = batch.append_column(SEQ_COLUMN, seq)
-        batch = batch.sort_by(_DAY)
-        days = batch[_DAY].combine_chunks()
-        runs = pc.run_end_encode(days)
-        start = 0
-        for end, value in zip(runs.run_ends.to_pylist(), runs.values.to_pylist(), strict=True):
-            part = batch.slice(start, end - start).select(self.schema.names)
-            self._append(value.isoformat(), part.cast(self.schema))
-            start = end
-
-    def _append(self, partition: str, table: pa.Table) -> None:
-        self.pending.setdefault(partition, []).append(table)
-        self.pending_rows[partition] = self.pending_rows.get(partition, 0) + table.num_rows
-        self.buffered += table.num_rows
-        if self.pending_rows[partition] >= ROW_GROUP_ROWS:
-            self._flush(partition)
-        if self.buffered >= BUFFERED_ROWS:
-            for name in list(self.pending):
-                self._flush(name)
-
-    def _flush(self, partition: str) -> None:
-        tables = self.pending.pop(partition, [])
-        count = self.pending_rows.pop(partition, 0)
-        if not tables:
-            return
-        self.buffered -= count
-        writer, _temp, _final, rows = self._writer(partition)
-        writer.write_table(pa.concat_tables(tables), row_group_size=max(count, 1))
-        rows[0] += count
-
-    def finish(self) -> list[state.FileEntry]:
-        for name in list(self.pending):
-            self._flush(name)
-        entries = []
-        for partition, (writer, temp, final, rows) in self.open.items():
-            writer.close()
-            state.finish_temp(temp, final)
-            entries.append(
-                state.FileEntry(
-                    path=final.relative_to(self.root).as_posix(),
-                    rows=rows[0],
-                    seq=self.seq,
-                    partition=partition,
-                )
-            )
-        self.open = {}
-        return entries
-
-    def abort(self) -> None:
-        for writer, temp, _final, _rows in self.open.values():
-            try:
-                writer.close()
-            finally:
-                temp.unlink(missing_ok=True)
-        self.open = {}
-
-
 def _within_window(parts: list[pa.Table], cutoff: datetime) -> list[pa.Table]:
     merged = pa.concat_tables(parts)
     return [merged.filter(pc.greater_equal(merged[VERSION_COLUMN], pa.scalar(cutoff)))]
@@ -510,90 +405,6 @@ def _unique_ids(parts: list[pa.Array]) -> pa.Array:
 
 def _checkpoint(step: str) -> None:
     """A named step of a sync; tests replace this to kill a sync at each step."""
-
-
-def _cleanup(root: Path, manifest: state.Manifest, now: datetime) -> int:
-    """Remove what a killed sync left behind and retired files past their grace."""
-    removed = 0
-    keep_retired: list[state.Retired] = []
-    for retired in manifest.retired:
-        if now - datetime.fromisoformat(retired.at) >= RETIRED_GRACE:
-            (root / retired.path).unlink(missing_ok=True)
-            removed += 1
-        else:
-            keep_retired.append(retired)
-    manifest.retired = keep_retired
-    protected = {entry.path for table in manifest.tables.values() for entry in table.files}
-    protected.update(retired.path for retired in keep_retired)
-    for spec in SPECS:
-        directory = root / spec.name
-        if not directory.is_dir():
-            continue
-        for path in sorted(directory.rglob("*"), reverse=True):
-            if path.is_dir():
-                if not any(path.iterdir()):
-                    path.rmdir()
-                continue
-            if path.relative_to(root).as_posix() not in protected:
-                path.unlink()
-                removed += 1
-    recent_dir = root / state.STATE_DIR / "recent"
-    if recent_dir.is_dir():
-        current = f"-{manifest.seq:08d}.parquet"
-        for path in recent_dir.iterdir():
-            if not path.name.endswith(current):
-                path.unlink()
-                removed += 1
-    return removed
-
-
-def _compact(
-    run: _Run, spec: TableSpec, files: list[state.FileEntry]
-) -> tuple[list[state.FileEntry], list[state.FileEntry]]:
-    """Merge each partition's small files into one; returns (files now, files retired)."""
-    by_partition: dict[str, list[state.FileEntry]] = {}
-    for entry in files:
-        by_partition.setdefault(entry.partition, []).append(entry)
-    result: list[state.FileEntry] = []
-    retired: list[state.FileEntry] = []
-    stored = spec.stored_schema().names
-    for partition, entries in by_partition.items():
-        small = [entry for entry in entries if entry.rows < COMPACT_SMALL_ROWS]
-        if len(small) < COMPACT_MIN_FILES:
-            result.extend(entries)
-            continue
-        result.extend(entry for entry in entries if entry.rows >= COMPACT_SMALL_ROWS)
-        relative = Path(small[0].path).parent / f"part-{run.seq:08d}-c.parquet"
-        final = run.root / relative
-        temp = final.with_name(final.name + state.TEMP_SUFFIX)
-        paths = ", ".join(
-            "'" + str(run.root / entry.path).replace("'", "''") + "'" for entry in small
-        )
-        dedupe = (
-            ""
-            if spec.append_only
-            else (
-                f" QUALIFY row_number() OVER (PARTITION BY {spec.key} "
-                f"ORDER BY {SEQ_COLUMN} DESC) = 1"
-            )
-        )
-        run.duck.execute(
-            f"COPY (SELECT {', '.join(stored)} FROM read_parquet([{paths}], "
-            f"hive_partitioning = false){dedupe}) TO '{str(temp).replace(chr(39), chr(39) * 2)}' "
-            "(FORMAT parquet, COMPRESSION zstd)"
-        )
-        state.finish_temp(temp, final)
-        rows = pq.ParquetFile(final).metadata.num_rows
-        result.append(
-            state.FileEntry(
-                path=relative.as_posix(),
-                rows=rows,
-                seq=max(entry.seq for entry in small),
-                partition=partition,
-            )
-        )
-        retired.extend(small)
-    return result, retired
 
 
 def _open_snapshot(connection: Any, dialect: str) -> Any:
@@ -621,7 +432,7 @@ def sync(engine: Engine, wh: Warehouse, *, now: datetime, wait: bool = True) -> 
                 rows={}, seconds=0.0, touched_customer_ids=pa.array([], pa.int64()), skipped=True
             )
         manifest = state.load(wh.root)
-        removed = _cleanup(wh.root, manifest, moment)
+        removed = files.cleanup(wh.root, manifest, moment)
         _checkpoint("cleaned")
         run = _Run(engine, wh, manifest, moment)
         try:
@@ -676,7 +487,9 @@ def _commit(run: _Run, outcomes: dict[str, _Outcome]) -> int:
         if outcome.replaces_all:
             retired.extend(table_state.files)
             table_state.files = []
-        files, merged = _compact(run, spec, table_state.files + outcome.files)
+        files_now, merged = files.compact(
+            run.root, run.seq, run.duck, spec, table_state.files + outcome.files
+        )
         # Files of this run that were merged at once were never listed: delete them now.
         for entry in merged:
             if entry.seq == run.seq and entry in outcome.files:
@@ -684,7 +497,7 @@ def _commit(run: _Run, outcomes: dict[str, _Outcome]) -> int:
             else:
                 retired.append(entry)
         compacted += len(merged)
-        table_state.files = files
+        table_state.files = files_now
         manifest.retired.extend(state.Retired(path=entry.path, at=at) for entry in retired)
         table_state.watermark = outcome.watermark
         table_state.watermark_id = outcome.watermark_id

@@ -15,7 +15,7 @@ from siyu.models.customer import Customer, CustomerStatus
 from siyu.models.member import PointsEntry
 from siyu.models.order import Order
 from siyu.models.tracking import TrackedEvent
-from siyu.warehouse import export, state
+from siyu.warehouse import export, files, state
 from siyu.warehouse.engine import Warehouse
 from siyu.warehouse.tables import FULL_REFRESH_INTERVAL
 from tests.warehouse.conftest import T0
@@ -215,7 +215,7 @@ def test_compaction_merges_small_files_into_one_without_duplicates(
         order = make_order(session, customer, at=T0)
         customer_id, order_id = customer.id, order.id
     moment = T0
-    for step in range(export.COMPACT_MIN_FILES):
+    for step in range(files.COMPACT_MIN_FILES):
         moment = T0 + timedelta(minutes=step + 1)
         with write() as session:
             make_event(session, session.get(Customer, customer_id), occurred_at=T0)  # type: ignore[arg-type]
@@ -227,18 +227,18 @@ def test_compaction_merges_small_files_into_one_without_duplicates(
         export.sync(committed_engine, wh, now=moment)
     manifest = state.load(wh.root)
     events = manifest.table("events").files
-    assert [entry.rows for entry in events] == [export.COMPACT_MIN_FILES]
+    assert [entry.rows for entry in events] == [files.COMPACT_MIN_FILES]
     assert events[0].path.endswith("-c.parquet")
     assert [entry.rows for entry in manifest.table("orders").files] == [1]
     assert _rows(wh, "SELECT count(*), count(DISTINCT id) FROM events") == [
-        (export.COMPACT_MIN_FILES, export.COMPACT_MIN_FILES)
+        (files.COMPACT_MIN_FILES, files.COMPACT_MIN_FILES)
     ]
-    last = export.COMPACT_MIN_FILES - 1
+    last = files.COMPACT_MIN_FILES - 1
     assert _rows(wh, "SELECT total_amount FROM orders") == [(last,)]
     # Replaced files stay for readers that listed them, then go after the grace.
     # (This run's own small files were merged before being listed: deleted at once.)
-    assert len(manifest.retired) == 2 * (export.COMPACT_MIN_FILES - 1)
-    export.sync(committed_engine, wh, now=moment + export.RETIRED_GRACE)
+    assert len(manifest.retired) == 2 * (files.COMPACT_MIN_FILES - 1)
+    export.sync(committed_engine, wh, now=moment + files.RETIRED_GRACE)
     assert state.load(wh.root).retired == []
     assert sorted(p.name for p in (wh.root / "events").rglob("*.parquet")) == [
         events[0].path.rsplit("/", 1)[1]
