@@ -11,6 +11,10 @@ import redis
 from fastapi import FastAPI
 
 from siyu import __version__, handlers, web
+from siyu.analytics.behaviour_api import router as analytics_behaviour_router
+from siyu.analytics.campaigns_api import router as analytics_campaigns_router
+from siyu.analytics.clv_api import router as analytics_clv_router
+from siyu.analytics.metrics_api import router as analytics_metrics_router
 from siyu.audiences import tasks as audience_tasks
 from siyu.audiences.insights_api import router as audience_insights_router
 from siyu.audiences.rules.api import router as audience_rules_router
@@ -185,5 +189,9 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     app.include_router(shop_members_router)
     app.include_router(payment_notify_router)
     app.include_router(warehouse_router)
+    app.include_router(analytics_metrics_router)
+    app.include_router(analytics_behaviour_router)
+    app.include_router(analytics_campaigns_router)
+    app.include_router(analytics_clv_router)
     web.install(app)
     return app

@@ -1,5 +1,6 @@
 """Every table. Importing this package registers all models on ``Base.metadata``."""
 
+from siyu.models.analytics import ClvFit, CustomerValue, RevenueGoal
 from siyu.models.audience import (
     AudienceConfig,
     CustomerTagHistory,
@@ -157,6 +158,9 @@ from siyu.models.stock import StockLevel, StockMovement, StockMovementKind
 from siyu.models.tracking import TrackedEvent
 
 __all__ = [
+    "ClvFit",
+    "CustomerValue",
+    "RevenueGoal",
     "ApiToken",
     "Assist",
     "AssistDeal",

@@ -52,6 +52,7 @@ class Campaign(TimestampMixin, Base):
         CheckConstraint("closes_at IS NULL OR closes_at >= ends_at", name="closes_after_end"),
         CheckConstraint("holdout_percent BETWEEN 0 AND 50", name="holdout_in_range"),
         CheckConstraint("budget_amount IS NULL OR budget_amount >= 0", name="budget_not_negative"),
+        CheckConstraint("fixed_cost_amount >= 0", name="fixed_cost_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
@@ -76,6 +77,9 @@ class Campaign(TimestampMixin, Base):
     # Share of eligible customers deliberately left out (0–50), for ROI against a
     # holdout; membership is a stable hash of (campaign, customer).
     holdout_percent: Mapped[int] = mapped_column(default=0)
+    # Fen the brand spent outside siyu (design, ads, staff time), entered by the operator;
+    # campaign ROI adds it to the costs siyu records itself (docs/analytics.md).
+    fixed_cost_amount: Mapped[int] = mapped_column(default=0)
     cancelled_at: Mapped[datetime | None]
     created_by: Mapped[str] = mapped_column(String(64), default="")
 

@@ -54,6 +54,7 @@ def campaigns_out(session: Session, rows: Sequence[Campaign]) -> list[CampaignOu
             closes_at=row.closes_at,
             owner_staff_id=row.owner_staff_id,
             holdout_percent=row.holdout_percent,
+            fixed_cost_amount=row.fixed_cost_amount,
             created_by=row.created_by,
             created_at=row.created_at,
             counters=figures.get(row.id, {}),

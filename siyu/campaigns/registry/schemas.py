@@ -30,6 +30,8 @@ class CampaignFields(BaseModel):
     closes_at: datetime | None = None
     owner_staff_id: RowId | None = None
     holdout_percent: int = Field(default=0, ge=0, le=50)
+    # Fen spent outside siyu (ads, design, staff time); campaign ROI counts it as cost.
+    fixed_cost_amount: Fen = 0
 
 
 class CampaignUpdate(BaseModel):
@@ -48,6 +50,7 @@ class CampaignUpdate(BaseModel):
     closes_at: datetime | None = None
     owner_staff_id: RowId | None = None
     holdout_percent: int | None = Field(default=None, ge=0, le=50)
+    fixed_cost_amount: Fen | None = None
 
 
 class CampaignOut(BaseModel):
@@ -67,6 +70,7 @@ class CampaignOut(BaseModel):
     closes_at: datetime | None
     owner_staff_id: int | None
     holdout_percent: int
+    fixed_cost_amount: int
     created_by: str
     created_at: datetime
     # Live figures from the mechanic (sold, groups filled, prizes left …).

@@ -5,6 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from siyu.web.console import (
+    analytics_behaviour_pages,
+    analytics_campaigns_pages,
+    analytics_clv_pages,
+    analytics_metrics_pages,
     assist_pages,
     audience_insights_pages,
     audience_rules_pages,
@@ -73,6 +77,10 @@ def console_router() -> APIRouter:
         audience_tags_pages,
         audiences_pages,
         warehouse_pages,
+        analytics_metrics_pages,
+        analytics_behaviour_pages,
+        analytics_campaigns_pages,
+        analytics_clv_pages,
         # Last: the pages of sections that later issues build.
         sections,
     ):

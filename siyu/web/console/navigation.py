@@ -48,7 +48,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("guides", "engagement", Permission.GUIDES_MANAGE),
     # Community groups are run by guides, so the guide permission opens them.
     Section("community", "engagement", Permission.GUIDES_MANAGE),
-    Section("analytics", "data", Permission.ANALYTICS_READ, issue=8),
+    Section("analytics", "data", Permission.ANALYTICS_READ, built=True),
     Section("warehouse", "data", Permission.ANALYTICS_READ, built=True),
     Section("staff", "settings", Permission.STAFF_MANAGE, built=True),
     Section("audit", "settings", Permission.AUDIT_READ, built=True),

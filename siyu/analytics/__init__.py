@@ -1,0 +1,1 @@
+"""Analytics: where GMV comes from (docs/analytics.md, docs/metrics.md)."""
