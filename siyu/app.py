@@ -14,6 +14,7 @@ from siyu import __version__, handlers, web
 from siyu.analytics.behaviour_api import router as analytics_behaviour_router
 from siyu.analytics.campaigns_api import router as analytics_campaigns_router
 from siyu.analytics.clv_api import router as analytics_clv_router
+from siyu.analytics.goals_api import router as analytics_goals_router
 from siyu.analytics.metrics_api import router as analytics_metrics_router
 from siyu.audiences import tasks as audience_tasks
 from siyu.audiences.insights_api import router as audience_insights_router
@@ -85,6 +86,9 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Read from the app, not this closure: the tests reuse one built app with a
+        # new Settings per test (tests/clients.py), and building costs ~0.35 s.
+        settings = app.state.settings
         install_settings(settings)
         # More threads than requests in flight (uvicorn's limit_concurrency, see
         # siyu.server): a request that holds the SQLite writer lock and needs another
@@ -190,6 +194,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     app.include_router(payment_notify_router)
     app.include_router(warehouse_router)
     app.include_router(analytics_metrics_router)
+    app.include_router(analytics_goals_router)
     app.include_router(analytics_behaviour_router)
     app.include_router(analytics_campaigns_router)
     app.include_router(analytics_clv_router)

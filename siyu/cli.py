@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 from sqlalchemy.orm import Session
 
+from siyu.analytics import cli as analytics_cli
 from siyu.audiences import cli as audiences_cli
 from siyu.campaigns.flash_sale import cli as flash_sale_cli
 from siyu.core import migrations, security
@@ -25,6 +26,7 @@ from siyu.staff.principal import command_line_principal
 from siyu.warehouse import cli as warehouse_cli
 
 if TYPE_CHECKING:
+    from siyu.demo.analytics import AnalyticsSummary
     from siyu.demo.audiences import AudiencesSummary
     from siyu.demo.brand.generator import DemoSummary
     from siyu.demo.campaigns import CampaignsSummary
@@ -44,6 +46,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(flash_sale_cli.app, name="flash-sale")
 app.add_typer(audiences_cli.app, name="audiences")
 app.add_typer(warehouse_cli.app, name="warehouse")
+app.add_typer(analytics_cli.app, name="analytics")
 points_app = typer.Typer(help="Members' points ledger.", no_args_is_help=True)
 app.add_typer(points_app, name="points")
 
@@ -253,6 +256,14 @@ def demo(
         typer.echo("demo audiences already present: audiences skipped")
     else:
         typer.echo(_audiences_line(audiences))
+    analytics = _build_analytics_with_progress(settings, seed=seed)
+    if analytics is None:
+        typer.echo("demo analytics already present: analytics skipped")
+    else:
+        from siyu.demo.analytics import summary_lines
+
+        for line in summary_lines(analytics):
+            typer.echo(line)
     if no_serve:
         return
     from siyu.server import run_server
@@ -343,6 +354,14 @@ def _build_audiences_with_progress(settings: Settings, *, seed: int) -> Audience
 
     return _phase_with_progress(
         "audiences", lambda report: build_demo_audiences(settings, seed=seed, progress=report)
+    )
+
+
+def _build_analytics_with_progress(settings: Settings, *, seed: int) -> AnalyticsSummary | None:
+    from siyu.demo.analytics import build_demo_analytics
+
+    return _phase_with_progress(
+        "analytics", lambda report: build_demo_analytics(settings, seed=seed, progress=report)
     )
 
 

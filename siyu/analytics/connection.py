@@ -29,12 +29,14 @@ import pyarrow as pa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from siyu.analytics.firsts import register_firsts
 from siyu.analytics.period import local_day_sql
 from siyu.models.campaign import Campaign
 from siyu.models.channel_code import ChannelCode
 from siyu.models.location import Location
 from siyu.models.staff import Staff
 from siyu.staff.scope import DataScope, ScopeKind
+from siyu.warehouse import state
 from siyu.warehouse.engine import Warehouse
 
 # GMV, stated once: what the customer paid minus what was refunded, in fen, for orders
@@ -86,7 +88,7 @@ class Analytics:
         self.close()
 
 
-def _order_scope(scope: DataScope) -> str:
+def order_scope_sql(scope: DataScope) -> str:
     if scope.kind is ScopeKind.ALL:
         return "TRUE"
     if scope.kind is ScopeKind.STORE:
@@ -96,7 +98,7 @@ def _order_scope(scope: DataScope) -> str:
     return "FALSE"
 
 
-def _customer_scope(scope: DataScope, alias: str) -> str:
+def customer_scope_sql(scope: DataScope, alias: str) -> str:
     """Predicate on a customers row ``alias`` (events are scoped by their customer)."""
     if scope.kind is ScopeKind.ALL:
         return "TRUE"
@@ -198,21 +200,15 @@ def open_analytics(
     warehouse: Warehouse, session: Session, *, scope: DataScope, timezone: str, today: date
 ) -> Analytics:
     """Open the analytics connection for one request or job; the caller closes it."""
-    con = warehouse.connect()
+    # The manifest is loaded once, so the views and a_firsts describe the same sync.
+    manifest = state.load(warehouse.root)
+    con = warehouse.open_duckdb()
     try:
+        warehouse.register_views(con, manifest)
         _register_dimensions(con, session)
         paid_local_day = local_day_sql("o.paid_at", timezone, around=today)
         event_local_day = local_day_sql("e.occurred_at", timezone, around=today)
-        con.execute(
-            "CREATE VIEW a_firsts AS SELECT o.customer_id, min(o.paid_at) AS first_paid_at, "
-            "arg_min(o.order_id, o.paid_at) AS first_order_id, "
-            "arg_min(o.channel_code_id, o.paid_at) AS first_channel_code_id, "
-            "arg_min(o.touchpoint, o.paid_at) AS first_touchpoint, "
-            "arg_min(o.store_id, o.paid_at) AS first_store_id, "
-            "arg_min(o.guide_id, o.paid_at) AS first_guide_id, "
-            "arg_min(o.campaign_id, o.paid_at) AS first_campaign_id "
-            "FROM orders o WHERE o.paid_at IS NOT NULL GROUP BY o.customer_id"
-        )
+        register_firsts(con, warehouse, manifest)
         con.execute(
             f"""CREATE VIEW a_orders AS
             SELECT o.order_id, o.customer_id, o.paid_at, {paid_local_day} AS local_day,
@@ -229,13 +225,13 @@ def open_analytics(
             LEFT JOIN _dim_channel_codes cc ON cc.channel_code_id = o.channel_code_id
             LEFT JOIN memberships m ON m.customer_id = o.customer_id
             LEFT JOIN traits t ON t.customer_id = o.customer_id
-            WHERE o.paid_at IS NOT NULL AND {_order_scope(scope)}"""
+            WHERE o.paid_at IS NOT NULL AND {order_scope_sql(scope)}"""
         )
         customer_filter = ""
         if scope.kind is not ScopeKind.ALL:
             customer_filter = (
                 " AND e.customer_id IN (SELECT c.customer_id FROM customers c WHERE "
-                f"{_customer_scope(scope, 'c')})"
+                f"{customer_scope_sql(scope, 'c')})"
             )
         con.execute(
             f"""CREATE VIEW a_events AS

@@ -51,7 +51,7 @@ def analytics_connection(
         analytics.close()
 
 
-AnalyticsDep = Annotated[Analytics, Depends(analytics_connection)]
+AnalyticsDep = Annotated[Analytics, Depends(analytics_connection, scope="function")]
 
 
 def period_parameter(

@@ -278,6 +278,10 @@ class Warehouse:
             if DERIVED_NAME.match(path.stem) and path.stem not in CORE_VIEWS
         }
 
+    def derived_path(self, name: str) -> Path:
+        """Where ``derived/<name>.parquet`` lives (it may not exist yet)."""
+        return self._derived_path(name)
+
     def _derived_path(self, name: str) -> Path:
         if not DERIVED_NAME.match(name) or name in CORE_VIEWS:
             raise InvalidDerivedName(data={"name": name})

@@ -23,7 +23,7 @@ from siyu.models.catalog import ProductStatus
 from siyu.models.order import Fulfilment, OrderStatus
 from siyu.models.payment import RefundStatus
 from siyu.web import i18n
-from siyu.web.storefront import pages, storefront_router
+from siyu.web.storefront import pages
 from tests.catalog.factories import make_category, make_product, make_sku
 from tests.customers.factories import make_cipher, make_customer
 from tests.orders.factories import ADDRESS, make_shelf, order_items, place_order
@@ -44,9 +44,7 @@ SHELLS = [
 
 @pytest.fixture
 def shop(api: TestClient) -> TestClient:
-    """The shared `api` client with the storefront router (until app.py wires it)."""
-    if not any(getattr(route, "path", None) == "/shop" for route in api.app.routes):
-        api.app.include_router(storefront_router())  # type: ignore[attr-defined]
+    """The shared `api` client: the app serves the storefront (siyu.web.install)."""
     return api
 
 

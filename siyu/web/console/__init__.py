@@ -8,6 +8,7 @@ from siyu.web.console import (
     analytics_behaviour_pages,
     analytics_campaigns_pages,
     analytics_clv_pages,
+    analytics_goals_pages,
     analytics_metrics_pages,
     assist_pages,
     audience_insights_pages,
@@ -77,6 +78,8 @@ def console_router() -> APIRouter:
         audience_tags_pages,
         audiences_pages,
         warehouse_pages,
+        # Goals before the metrics pages: /console/analytics/goals is a fixed path.
+        analytics_goals_pages,
         analytics_metrics_pages,
         analytics_behaviour_pages,
         analytics_campaigns_pages,
