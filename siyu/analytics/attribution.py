@@ -24,12 +24,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
+from siyu.analytics.arithmetic import apportion
 from siyu.analytics.connection import (
     GMV_SQL,
     ORDER_PARTITION_SLACK_DAYS,
     Analytics,
     order_scope_sql,
 )
+from siyu.analytics.errors import InvalidSlice
 from siyu.analytics.period import Period
 from siyu.staff.scope import DataScope
 
@@ -50,6 +52,17 @@ class AttributionDimension(StrEnum):
     TOUCHPOINT = "touchpoint"
     GUIDE = "guide"
     CAMPAIGN = "campaign"
+
+
+def parse_model(value: str | None) -> AttributionModel:
+    """An attribution model named by a request (last touch by default); unknown: 400."""
+    try:
+        return AttributionModel(value or AttributionModel.LAST_TOUCH)
+    except ValueError:
+        raise InvalidSlice(
+            "Unknown attribution model.",
+            data={"model": value, "models": [item.value for item in AttributionModel]},
+        ) from None
 
 
 # The column carrying each dimension, the same name on a_orders and a_events.
@@ -212,17 +225,6 @@ def _label_sql(dimension: AttributionDimension) -> tuple[str, str]:
     return "", "NULL"
 
 
-def round_to_total(amounts: list[float], total: int) -> list[int]:
-    """Whole fen adding up to ``total`` (largest remainder), so a table of credited GMV
-    sums to the GMV shown next to it whatever the fractional weights."""
-    floors = [int(amount // 1) for amount in amounts]
-    left = total - sum(floors)
-    order = sorted(range(len(amounts)), key=lambda index: floors[index] - amounts[index])
-    for index in order[: max(0, left)]:
-        floors[index] += 1
-    return floors
-
-
 def attribute(
     analytics: Analytics,
     period: Period,
@@ -246,7 +248,9 @@ def attribute(
     # Each order's weights sum to 1 (to ~1e-15), so the sum of credits is the period's
     # GMV to far below half a fen: rounding it gives the exact integer total.
     total = round(sum(credited))
-    amounts = round_to_total(credited, total)
+    # Whole fen (largest remainder), so a table of credited GMV sums to the GMV shown
+    # next to it whatever the fractional weights.
+    amounts = apportion(credited, total)
     results = [
         AttributedValue(
             value=str(row["value"]),

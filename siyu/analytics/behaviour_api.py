@@ -28,21 +28,12 @@ from siyu.analytics.deps import (
     TableQuery,
     brand_today,
 )
+from siyu.analytics.language import request_translator
 from siyu.analytics.period import Period, parse_period
 from siyu.analytics.report import ExportFormat, export_response
 from siyu.core.http import SettingsDep
-from siyu.web.i18n import LANGUAGE_COOKIE, LANGUAGE_QUERY, Translator, pick_language
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
-
-
-def _translator(request: Request) -> Translator:
-    """Table headers in the caller's language (``?lang=`` or the console cookie)."""
-    return Translator(
-        pick_language(
-            request.query_params.get(LANGUAGE_QUERY), request.cookies.get(LANGUAGE_COOKIE)
-        )
-    )
 
 
 @router.get("/traffic", response_model=TrafficMapOut)
@@ -58,7 +49,7 @@ def get_traffic_map(
     result = traffic.traffic_map(analytics, period)
     if export_format is not ExportFormat.JSON:
         return export_response(
-            traffic.traffic_tables(result, _translator(request)), export_format, table
+            traffic.traffic_tables(result, request_translator(request)), export_format, table
         )
     return TrafficMapOut.model_validate(result)
 
@@ -81,7 +72,7 @@ def post_funnel(
     )
     if export_format is not ExportFormat.JSON:
         return export_response(
-            funnels.funnel_tables(result, _translator(request)), export_format, table
+            funnels.funnel_tables(result, request_translator(request)), export_format, table
         )
     return FunnelOut.model_validate(result)
 
@@ -98,7 +89,7 @@ def get_lifecycle_funnel(
     result = funnels.lifecycle_funnel(analytics, period)
     if export_format is not ExportFormat.JSON:
         return export_response(
-            funnels.lifecycle_tables(result, _translator(request)), export_format, table
+            funnels.lifecycle_tables(result, request_translator(request)), export_format, table
         )
     return LifecycleFunnelOut.model_validate(result)
 
@@ -133,6 +124,6 @@ def get_cohorts(
     result = cohorts.cohort_table(analytics, period, by=by, measure=measure)
     if export_format is not ExportFormat.JSON:
         return export_response(
-            cohorts.cohort_tables(result, _translator(request)), export_format, table
+            cohorts.cohort_tables(result, request_translator(request)), export_format, table
         )
     return CohortTableOut.model_validate(result)

@@ -11,30 +11,21 @@ from fastapi.responses import Response
 
 from siyu.analytics import campaigns_schemas as schemas
 from siyu.analytics import diagnosis, roi
-from siyu.analytics.attribution import LOOKBACK_DAYS, AttributionModel, attribute
+from siyu.analytics.attribution import LOOKBACK_DAYS, AttributionModel, attribute, parse_model
 from siyu.analytics.connection import ORDER_PARTITION_SLACK_DAYS
 from siyu.analytics.deps import AnalyticsDep, FormatQuery, PeriodDep, TableQuery
+from siyu.analytics.language import request_translator
 from siyu.analytics.report import ExportFormat, export_response
 from siyu.core.http import SessionDep
 from siyu.staff.auth import require
 from siyu.staff.permissions import Permission
 from siyu.staff.principal import Principal
-from siyu.web.i18n import LANGUAGE_COOKIE, LANGUAGE_QUERY, Translator, pick_language
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
 
 ModelQuery = Annotated[str | None, Query(alias="model", max_length=32)]
 DimensionQuery = Annotated[str | None, Query(alias="dimension", max_length=32)]
 Manager = Annotated[Principal, Depends(require(Permission.CAMPAIGNS_MANAGE))]
-
-
-def translator(request: Request) -> Translator:
-    """Report tables are labelled in the caller's language (zh-CN unless asked)."""
-    return Translator(
-        pick_language(
-            request.query_params.get(LANGUAGE_QUERY), request.cookies.get(LANGUAGE_COOKIE)
-        )
-    )
 
 
 @router.get("/attribution", response_model=schemas.AttributionOut)
@@ -49,14 +40,16 @@ def attribution(
 ) -> schemas.AttributionOut | Response:
     """GMV, orders and buyers credited to each channel code, touchpoint, guide or
     campaign under the chosen model, with the three models side by side."""
-    chosen = schemas.parse_model(model)
+    chosen = parse_model(model)
     by = schemas.parse_dimension(dimension)
     by_model = {
         each: attribute(analytics, period, model=each, dimension=by) for each in AttributionModel
     }
     comparison = schemas.comparison_rows(by_model)
     if export_format is not ExportFormat.JSON:
-        tables = schemas.attribution_tables(translator(request), by_model[chosen], comparison)
+        tables = schemas.attribution_tables(
+            request_translator(request), by_model[chosen], comparison
+        )
         return export_response(tables, export_format, table)
     items = by_model[chosen]
     total = analytics.rows(
@@ -88,10 +81,10 @@ def campaigns(
     table: TableQuery = None,
 ) -> schemas.CampaignsOut | Response:
     """Cost, attributed GMV, margin, ROI and holdout lift of every campaign of the period."""
-    chosen = schemas.parse_model(model)
+    chosen = parse_model(model)
     results = roi.campaign_roi(analytics, session, period, model=chosen)
     if export_format is not ExportFormat.JSON:
-        tables = [schemas.campaigns_table(translator(request), results)]
+        tables = [schemas.campaigns_table(request_translator(request), results)]
         return export_response(tables, export_format, table)
     return schemas.CampaignsOut(
         start=period.start,
@@ -113,10 +106,10 @@ def campaign(
     table: TableQuery = None,
 ) -> schemas.CampaignDetailOut | Response:
     """One campaign: costs itemised and daily GMV per customer, treatment vs holdout."""
-    chosen = schemas.parse_model(model)
+    chosen = parse_model(model)
     detail = roi.campaign_detail(analytics, session, period, campaign_id, model=chosen)
     if export_format is not ExportFormat.JSON:
-        tables = schemas.detail_tables(translator(request), detail)
+        tables = schemas.detail_tables(request_translator(request), detail)
         return export_response(tables, export_format, table)
     return schemas.CampaignDetailOut(
         start=period.start,
@@ -149,7 +142,7 @@ def diagnosis_view(
     audience left alone there."""
     grid = diagnosis.diagnosis_grid(analytics, session, period)
     if export_format is not ExportFormat.JSON:
-        tables = [schemas.diagnosis_table(translator(request), grid)]
+        tables = [schemas.diagnosis_table(request_translator(request), grid)]
         return export_response(tables, export_format, table)
     return schemas.DiagnosisOut(
         start=period.start,

@@ -26,17 +26,6 @@ PREFIX = "analytics_campaigns"
 COST_ITEMS = ("campaign_discount", "coupons", "points", "commissions", "prizes", "fixed")
 
 
-def parse_model(value: str | None) -> AttributionModel:
-    """An attribution model named by a request (last touch by default); unknown: 400."""
-    try:
-        return AttributionModel(value or AttributionModel.LAST_TOUCH)
-    except ValueError:
-        raise InvalidSlice(
-            "Unknown attribution model.",
-            data={"model": value, "models": [item.value for item in AttributionModel]},
-        ) from None
-
-
 def parse_dimension(value: str | None) -> AttributionDimension:
     try:
         return AttributionDimension(value or AttributionDimension.CHANNEL_CODE)

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from siyu.analytics.arithmetic import apportion, log_mean
 from siyu.analytics.connection import Analytics
 from siyu.analytics.metrics import Number, by_slices, derive, ratio, summaries
 from siyu.analytics.period import Period
@@ -48,14 +49,6 @@ class Method(StrEnum):
 FUNNEL_FACTORS: tuple[str, ...] = ("visitors", "conversion_rate", "aov", "purchase_frequency")
 SEGMENT_FACTORS: tuple[str, ...] = ("customers", "aov", "purchase_frequency")
 SEGMENTS: tuple[str, ...] = ("new", "returning")
-
-
-def log_mean(a: float, b: float) -> float:
-    """The logarithmic mean L(a, b) of two positive numbers; L(a, a) = a."""
-    quotient = a / b
-    if abs(quotient - 1.0) < 1e-9:  # (a − b) / ln(a / b) → a as b → a; avoid 0 / 0
-        return (a + b) / 2
-    return (a - b) / math.log(quotient)
 
 
 def _filled(base: Sequence[Number], current: Sequence[Number]) -> tuple[list[float], list[float]]:
@@ -83,26 +76,6 @@ def decompose(base: Sequence[Number], current: Sequence[Number]) -> tuple[list[f
         mixed[index] = value
         contributions.append(math.prod(mixed) - previous)
     return contributions, Method.SEQUENTIAL
-
-
-def apportion(amounts: Sequence[float], total: int) -> list[int]:
-    """Whole numbers close to ``amounts`` adding up to ``total`` exactly: floors, then
-    the remainder handed out one by one by largest fractional part (taken back by
-    smallest when the floors overshoot)."""
-    if not amounts:
-        return []
-    floors = [math.floor(amount) for amount in amounts]
-    left = total - sum(floors)
-    by_fraction = sorted(range(len(amounts)), key=lambda i: (floors[i] - amounts[i], i))
-    step = 1 if left > 0 else -1
-    if step < 0:
-        by_fraction.reverse()
-    index = 0
-    while left != 0:
-        floors[by_fraction[index % len(amounts)]] += step
-        left -= step
-        index += 1
-    return floors
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
 
+from siyu.analytics.arithmetic import log_mean
 from siyu.analytics.period import Grain, bucket_of
 
 SEGMENTS = ("new", "returning")
@@ -179,12 +180,6 @@ def roll_up(days: Sequence[date], amounts: Sequence[int], grain: Grain) -> list[
     return list(buckets.items())
 
 
-def _log_mean(a: float, b: float) -> float:
-    if a == b:
-        return a
-    return (a - b) / (math.log(a) - math.log(b))
-
-
 @dataclass(frozen=True)
 class Contribution:
     segment: str
@@ -215,7 +210,7 @@ def gap_contributions(
         computable = before > 0 and after > 0 and all(v > 0 for v in actual_values)
         for index, factor in enumerate(FACTORS):
             if computable:
-                weight = _log_mean(after, before)
+                weight = log_mean(after, before)
                 share = weight * math.log(actual_values[index] / plan_values[index])
             else:
                 share = after - before if factor == "customers" else 0.0

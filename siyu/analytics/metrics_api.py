@@ -12,39 +12,19 @@ from fastapi.responses import Response
 
 from siyu.analytics import drivers, metrics
 from siyu.analytics import metrics_schemas as schemas
-from siyu.analytics.attribution import AttributionModel
+from siyu.analytics.attribution import AttributionModel, parse_model
 from siyu.analytics.deps import AnalyticsDep, FormatQuery, GrainQuery, PeriodDep, TableQuery
 from siyu.analytics.errors import InvalidPeriod, InvalidSlice
+from siyu.analytics.language import request_translator
 from siyu.analytics.period import Grain, Period
 from siyu.analytics.report import ExportFormat, export_response
 from siyu.analytics.slices import SliceBy, parse_slice
-from siyu.web.i18n import LANGUAGE_COOKIE, LANGUAGE_QUERY, Translator, pick_language
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
 
 SliceQuery = Annotated[str | None, Query(alias="slice", max_length=32)]
 ModelQuery = Annotated[str, Query(alias="model", max_length=32)]
 DEFAULT_SLICE = SliceBy.CHANNEL_GROUP
-
-
-def translator(request: Request) -> Translator:
-    """Report tables are labelled in the caller's language (zh-CN unless asked)."""
-    return Translator(
-        pick_language(
-            request.query_params.get(LANGUAGE_QUERY), request.cookies.get(LANGUAGE_COOKIE)
-        )
-    )
-
-
-def parse_model(value: str | None) -> AttributionModel:
-    """An attribution model named by a request; unknown names are a 400."""
-    try:
-        return AttributionModel(value or AttributionModel.LAST_TOUCH)
-    except ValueError:
-        raise InvalidSlice(
-            "Unknown attribution model.",
-            data={"model": value, "models": [item.value for item in AttributionModel]},
-        ) from None
 
 
 def parse_variant(value: str | None) -> drivers.Variant:
@@ -85,7 +65,7 @@ def overview(
     trend = metrics.series(analytics, period, grain)
     slices = metrics.by_slice(analytics, period, slice_by, model=attribution)
     if export_format is not ExportFormat.JSON:
-        t = translator(request)
+        t = request_translator(request)
         tables = [
             schemas.summary_table(t, current, previous),
             schemas.series_table(t, trend, sliced=False),
@@ -124,7 +104,9 @@ def metric_series(
     attribution = parse_model(model)
     rows = metrics.series(analytics, period, grain, slice_by, model=attribution)
     if export_format is not ExportFormat.JSON:
-        tables = [schemas.series_table(translator(request), rows, sliced=slice_by is not None)]
+        tables = [
+            schemas.series_table(request_translator(request), rows, sliced=slice_by is not None)
+        ]
         return export_response(tables, export_format, table)
     return schemas.SeriesOut(
         start=period.start,
@@ -151,7 +133,7 @@ def metric_slices(
     attribution = parse_model(model)
     rows = metrics.by_slice(analytics, period, slice_by, model=attribution)
     if export_format is not ExportFormat.JSON:
-        tables = [schemas.slices_table(translator(request), rows)]
+        tables = [schemas.slices_table(request_translator(request), rows)]
         return export_response(tables, export_format, table)
     return schemas.SlicesOut(
         start=period.start,
@@ -183,7 +165,7 @@ def driver_tree(
         drill_by=parse_slice(drill),
     )
     if export_format is not ExportFormat.JSON:
-        t = translator(request)
+        t = request_translator(request)
         tables = [schemas.factors_table(t, tree), schemas.drill_table(t, tree)]
         return export_response(tables, export_format, table)
     return schemas.drivers_out(tree)

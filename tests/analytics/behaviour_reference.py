@@ -12,12 +12,15 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from siyu.models.channel_code import ChannelCode
 from siyu.models.customer import Customer, CustomerIdentity, CustomerStaffLink
 from siyu.models.order import Order
 from siyu.models.tracking import TrackedEvent
+from siyu.warehouse.engine import Warehouse
+from tests.analytics.helpers import commit_and_export
 from tests.factories import make_staff
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -130,6 +133,24 @@ def build(session: Session, rng: random.Random, *, now: datetime, customers: int
         _add_orders(session, rng, world, customer.id, touched)
     session.flush()
     return world
+
+
+def build_exported(
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    warehouse: Warehouse,
+    *,
+    seed: int,
+    customers: int,
+) -> World:
+    """A world committed (outside the test's rolled-back session) and synced to the
+    warehouse as of the (frozen) clock's now."""
+    return commit_and_export(
+        engine,
+        session_factory,
+        warehouse,
+        lambda session, now: build(session, random.Random(seed), now=now, customers=customers),
+    )
 
 
 def _add_events(

@@ -94,6 +94,18 @@ class SimulatedCustomer:
     alive_at_end: bool  # still a customer at the end of calibration
 
 
+def _observed(times: list[float], age: float, *, alive_at_end: bool) -> SimulatedCustomer:
+    """A simulated purchase history split at ``age`` into calibration and holdout."""
+    calibration = [t for t in times if t <= age]
+    return SimulatedCustomer(
+        frequency=len(calibration),
+        recency=calibration[-1] if calibration else 0.0,
+        age=age,
+        holdout_purchases=len(times) - len(calibration),
+        alive_at_end=alive_at_end,
+    )
+
+
 def simulate_bgnbd(
     rng: random.Random,
     *,
@@ -120,16 +132,7 @@ def simulate_bgnbd(
             if rng.random() < dropout:
                 dropped_at = now
                 break
-        calibration = [t for t in times if t <= age]
-        result.append(
-            SimulatedCustomer(
-                frequency=len(calibration),
-                recency=calibration[-1] if calibration else 0.0,
-                age=age,
-                holdout_purchases=len(times) - len(calibration),
-                alive_at_end=dropped_at > age,
-            )
-        )
+        result.append(_observed(times, age, alive_at_end=dropped_at > age))
     return result
 
 
@@ -156,14 +159,5 @@ def simulate_pareto_nbd(
             if now > min(death, age + holdout):
                 break
             times.append(now)
-        calibration = [t for t in times if t <= age]
-        result.append(
-            SimulatedCustomer(
-                frequency=len(calibration),
-                recency=calibration[-1] if calibration else 0.0,
-                age=age,
-                holdout_purchases=len(times) - len(calibration),
-                alive_at_end=death > age,
-            )
-        )
+        result.append(_observed(times, age, alive_at_end=death > age))
     return result

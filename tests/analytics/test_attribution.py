@@ -21,10 +21,10 @@ from siyu.analytics.period import Period
 from siyu.core import clock
 from siyu.core.db import transaction
 from siyu.staff.scope import DataScope, ScopeKind
-from siyu.warehouse import export
 from siyu.warehouse.engine import Warehouse
 from tests.analytics import campaigns_reference as ref
 from tests.analytics.conftest import TIMEZONE, OpenAnalytics
+from tests.analytics.helpers import commit_and_export
 
 PERIOD = Period(date(2026, 10, 23), date(2026, 11, 21))
 
@@ -36,10 +36,14 @@ def test_attribution_equals_a_plain_python_walk(
     frozen_clock: clock.FrozenClock,
     open_test_analytics: OpenAnalytics,
 ) -> None:
-    now = clock.now()
-    with transaction(session_factory) as session:
-        data = ref.build_attribution(session, random.Random(8), now=now, customers=70)
-    export.sync(committed_engine, warehouse, now=now)
+    data = commit_and_export(
+        committed_engine,
+        session_factory,
+        warehouse,
+        lambda session, now: ref.build_attribution(
+            session, random.Random(8), now=now, customers=70
+        ),
+    )
     begin, finish = PERIOD.utc_bounds(TIMEZONE)
     in_period = [order for order in data.orders if begin <= order["paid_at"] < finish]
     total_gmv = sum(order["gmv"] for order in in_period)

@@ -27,8 +27,9 @@ from siyu.warehouse import export
 from siyu.warehouse.engine import Warehouse
 from tests.analytics import clv_data
 from tests.analytics.clv_data import NOW
+from tests.analytics.helpers import bearer_headers
 from tests.clients import client_sharing
-from tests.factories import DEFAULT_PASSWORD, make_staff, make_token
+from tests.factories import DEFAULT_PASSWORD, make_staff
 from tests.web.console_helpers import sign_in
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "CDNOW_sample.txt"
@@ -71,11 +72,6 @@ def client(
     yield from client_sharing(test_settings, fitted[1])
 
 
-def _headers(session: Session, role: Role, store_id: int | None = None) -> dict[str, str]:
-    staff = make_staff(session, roles=[role], store_id=store_id)
-    return {"Authorization": f"Bearer {make_token(session, staff)}"}
-
-
 def _values(session: Session) -> dict[int, CustomerValue]:
     return {row.customer_id: row for row in session.scalars(select(CustomerValue))}
 
@@ -96,7 +92,9 @@ def _check_access(client: TestClient, session: Session, who: str) -> None:
     ]
     for method, path, body, without, allowed in endpoints:
         headers = (
-            {} if who == "anonymous" else _headers(session, allowed if who == "with" else without)
+            {}
+            if who == "anonymous"
+            else bearer_headers(session, allowed if who == "with" else without)
         )
         before = len(session.scalars(select(ClvFit)).all())
         response = client.request(method, path, json=body, headers=headers)
@@ -112,7 +110,9 @@ def test_overview_counts_the_callers_customers(
 ) -> None:
     data, session = fitted
     values = _values(session)
-    whole = client.get("/api/v1/analytics/clv", headers=_headers(session, Role.ANALYST)).json()
+    whole = client.get(
+        "/api/v1/analytics/clv", headers=bearer_headers(session, Role.ANALYST)
+    ).json()
     assert whole["count_fit"]["model"] == "bgnbd"
     assert whole["spend_fit"]["model"] == "gamma_gamma"
     assert whole["customers"] == len(values) == len({order[0] for order in data.orders})
@@ -134,14 +134,16 @@ def test_overview_counts_the_callers_customers(
 
     store_ids = {c for c, store in data.customers.items() if store == STORE and c in values}
     manager = client.get(
-        "/api/v1/analytics/clv", headers=_headers(session, Role.STORE_MANAGER, STORE)
+        "/api/v1/analytics/clv", headers=bearer_headers(session, Role.STORE_MANAGER, STORE)
     ).json()
     assert manager["customers"] == len(store_ids) > 0
     assert {row["customer_id"] for row in manager["top_customers"]} <= store_ids
     assert sum(bar["customers"] for bar in manager["value_histogram"]) == len(store_ids)
     # The 360 section shows a customer's own scores.
     some = next(iter(store_ids))
-    profile = client.get(f"/api/v1/customers/{some}", headers=_headers(session, Role.ADMIN)).json()
+    profile = client.get(
+        f"/api/v1/customers/{some}", headers=bearer_headers(session, Role.ADMIN)
+    ).json()
     assert profile["sections"]["clv"]["expected_value_365d"] == values[some].expected_value_365d
 
 
@@ -149,7 +151,7 @@ def test_exports_and_bad_input(
     client: TestClient, fitted: tuple[clv_data.Purchases, Session]
 ) -> None:
     session = fitted[1]
-    headers = _headers(session, Role.OPERATOR)
+    headers = bearer_headers(session, Role.OPERATOR)
     download = client.get(
         "/api/v1/analytics/clv?format=csv&table=value_distribution", headers=headers
     )

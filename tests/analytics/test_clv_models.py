@@ -214,11 +214,9 @@ def test_holdout_quality_on_the_39_plus_39_week_split() -> None:
         assert increasing[1:] == sorted(increasing[1:]), model
 
 
-def test_predictions_match_a_simulated_bgnbd_holdout() -> None:
-    rng = random.Random(20261123)
-    truth = {"r": 0.5, "alpha": 6.0, "a": 0.8, "b": 2.5}
-    people = reference.simulate_bgnbd(rng, **truth, customers=6000, age=52.0, holdout=52.0)
-    summary = CustomerSummary(
+def _weekly_summary(people: list[reference.SimulatedCustomer]) -> CustomerSummary:
+    """Simulated customers as the models read them (weeks, no spend)."""
+    return CustomerSummary(
         customer_ids=np.arange(len(people), dtype=np.int64),
         frequency=np.array([p.frequency for p in people], dtype=float),
         recency=np.array([p.recency for p in people]),
@@ -226,6 +224,13 @@ def test_predictions_match_a_simulated_bgnbd_holdout() -> None:
         monetary=np.zeros(len(people)),
         time_unit=TimeUnit.WEEK,
     )
+
+
+def test_predictions_match_a_simulated_bgnbd_holdout() -> None:
+    rng = random.Random(20261123)
+    truth = {"r": 0.5, "alpha": 6.0, "a": 0.8, "b": 2.5}
+    people = reference.simulate_bgnbd(rng, **truth, customers=6000, age=52.0, holdout=52.0)
+    summary = _weekly_summary(people)
     fit = bgnbd.fit(summary)
     for name, value in truth.items():
         assert fit.params[name] == pytest.approx(value, rel=0.2), (name, fit.params)
@@ -240,14 +245,7 @@ def test_pareto_nbd_predictions_match_a_simulated_holdout() -> None:
     rng = random.Random(8)
     truth = {"r": 0.6, "alpha": 8.0, "s": 0.8, "beta": 12.0}
     people = reference.simulate_pareto_nbd(rng, **truth, customers=6000, age=52.0, holdout=52.0)
-    summary = CustomerSummary(
-        customer_ids=np.arange(len(people), dtype=np.int64),
-        frequency=np.array([p.frequency for p in people], dtype=float),
-        recency=np.array([p.recency for p in people]),
-        age=np.array([p.age for p in people]),
-        monetary=np.zeros(len(people)),
-        time_unit=TimeUnit.WEEK,
-    )
+    summary = _weekly_summary(people)
     fit = pareto_nbd.fit(summary)
     for name, value in truth.items():
         assert fit.params[name] == pytest.approx(value, rel=0.25), (name, fit.params)

@@ -4,7 +4,6 @@ and a store manager's scope; bad parameters are refused with stable codes."""
 
 from __future__ import annotations
 
-import random
 from datetime import date
 
 import pytest
@@ -17,7 +16,6 @@ from siyu.analytics.period import Period
 from siyu.core import clock
 from siyu.core.db import transaction
 from siyu.staff.scope import DataScope, ScopeKind
-from siyu.warehouse import export
 from siyu.warehouse.engine import Warehouse
 from siyu.web.i18n import Translator
 from tests.analytics import behaviour_reference as reference
@@ -33,11 +31,10 @@ def test_cohorts_equal_a_plain_python_computation(
     open_test_analytics: OpenAnalytics,
     frozen_clock: clock.FrozenClock,
 ) -> None:
-    now = clock.now()
-    with transaction(session_factory) as session:
-        world = reference.build(session, random.Random(5), now=now, customers=150)
-    export.sync(committed_engine, warehouse, now=now)
-    today = now.astimezone(reference.ZONE).date()
+    world = reference.build_exported(
+        committed_engine, session_factory, warehouse, seed=5, customers=150
+    )
+    today = clock.now().astimezone(reference.ZONE).date()
     store_one = DataScope(ScopeKind.STORE, staff_id=1, store_id=1)
     for scope, store in ((DataScope(ScopeKind.ALL), None), (store_one, 1)):
         for by in cohorts.COHORT_KINDS:

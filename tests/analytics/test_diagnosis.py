@@ -17,10 +17,10 @@ from siyu.core import clock
 from siyu.core.db import transaction
 from siyu.models.audience import CustomerTrait
 from siyu.staff.scope import DataScope, ScopeKind
-from siyu.warehouse import export
 from siyu.warehouse.engine import Warehouse
 from tests.analytics import campaigns_reference as ref
 from tests.analytics.conftest import TIMEZONE, OpenAnalytics
+from tests.analytics.helpers import commit_and_export
 from tests.factories import make_staff
 
 PERIOD = Period(date(2026, 10, 23), date(2026, 11, 21))
@@ -34,13 +34,16 @@ def test_diagnosis_grid_equals_a_plain_python_computation(
     frozen_clock: clock.FrozenClock,
     open_test_analytics: OpenAnalytics,
 ) -> None:
-    now = clock.now()
+    data = commit_and_export(
+        committed_engine,
+        session_factory,
+        warehouse,
+        lambda session, now: ref.build_grid(
+            session, random.Random(5), now=now, staff_id=make_staff(session).id
+        ),
+    )
     with transaction(session_factory) as session:
-        staff = make_staff(session)
-        data = ref.build_grid(session, random.Random(5), now=now, staff_id=staff.id)
-    export.sync(committed_engine, warehouse, now=now)
-    with transaction(session_factory) as session:
-        traits.recompute(session, warehouse, now=now)
+        traits.recompute(session, warehouse, now=clock.now())
     with transaction(session_factory) as session:
         rows = session.execute(select(CustomerTrait.customer_id, CustomerTrait.ops_stage)).all()
         stages = {customer_id: stage for customer_id, stage in rows}

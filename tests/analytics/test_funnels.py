@@ -5,7 +5,6 @@ stable codes."""
 
 from __future__ import annotations
 
-import random
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -25,7 +24,6 @@ from siyu.analytics.period import Period
 from siyu.core import clock
 from siyu.core.db import transaction
 from siyu.staff.scope import DataScope, ScopeKind
-from siyu.warehouse import export
 from siyu.warehouse.engine import Warehouse
 from tests.analytics import behaviour_reference as reference
 from tests.analytics.conftest import OpenAnalytics
@@ -50,11 +48,10 @@ def test_funnels_equal_a_plain_python_computation(
     open_test_analytics: OpenAnalytics,
     frozen_clock: clock.FrozenClock,
 ) -> None:
-    now = clock.now()
-    with transaction(session_factory) as session:
-        world = reference.build(session, random.Random(21), now=now, customers=140)
-    export.sync(committed_engine, warehouse, now=now)
-    today = now.astimezone(reference.ZONE).date()
+    world = reference.build_exported(
+        committed_engine, session_factory, warehouse, seed=21, customers=140
+    )
+    today = clock.now().astimezone(reference.ZONE).date()
     cases: list[tuple[list[dict[str, Any]], timedelta, str | None, str | None]] = [
         (SHOP_FUNNEL, timedelta(days=1), "touchpoint", "touchpoint"),
         (SHOP_FUNNEL[1:], timedelta(days=3), "channel_code", "channel_code_id"),

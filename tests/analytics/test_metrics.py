@@ -21,10 +21,10 @@ from siyu.analytics.slices import NONE_LABEL, SliceBy
 from siyu.core import clock
 from siyu.core.db import transaction
 from siyu.staff.scope import DataScope, ScopeKind
-from siyu.warehouse import export
 from siyu.warehouse.engine import Warehouse
 from tests.analytics import metrics_reference as ref
 from tests.analytics.conftest import OpenAnalytics
+from tests.analytics.helpers import commit_and_export
 
 PERIOD = Period(date(2026, 10, 25), date(2026, 11, 21))
 TODAY = date(2026, 11, 22)
@@ -46,11 +46,12 @@ def generated(
     warehouse: Warehouse,
     frozen_clock: clock.FrozenClock,
 ) -> ref.Dataset:
-    now = clock.now()
-    with transaction(session_factory) as session:
-        data = ref.build(session, random.Random(11), now=now, customers=160)
-    export.sync(committed_engine, warehouse, now=now)
-    return data
+    return commit_and_export(
+        committed_engine,
+        session_factory,
+        warehouse,
+        lambda session, now: ref.build(session, random.Random(11), now=now, customers=160),
+    )
 
 
 def test_metrics_equal_a_plain_python_computation(

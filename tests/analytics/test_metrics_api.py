@@ -22,7 +22,7 @@ from siyu.models.staff import Role
 from siyu.warehouse import export
 from siyu.warehouse.engine import Warehouse
 from tests.analytics import metrics_reference as ref
-from tests.factories import make_staff, make_token
+from tests.analytics.helpers import bearer_headers
 
 PERIOD = "start=2026-10-25&end=2026-11-21"
 ROUTES = (
@@ -31,11 +31,6 @@ ROUTES = (
     f"/api/v1/analytics/metrics/slices?{PERIOD}&slice=store",
     f"/api/v1/analytics/drivers?{PERIOD}&drill=store",
 )
-
-
-def _headers(session: Session, role: Role, store_id: int | None = None) -> dict[str, str]:
-    staff = make_staff(session, roles=[role], store_id=store_id)
-    return {"Authorization": f"Bearer {make_token(session, staff)}"}
 
 
 def test_metrics_api(
@@ -47,9 +42,9 @@ def test_metrics_api(
     now = clock.now()
     with transaction(session_factory) as session:
         data = ref.build(session, random.Random(5), now=now, customers=60)
-        analyst = _headers(session, Role.ANALYST)
-        guide = _headers(session, Role.GUIDE)
-        manager = _headers(session, Role.STORE_MANAGER, store_id=data.stores[0])
+        analyst = bearer_headers(session, Role.ANALYST)
+        guide = bearer_headers(session, Role.GUIDE)
+        manager = bearer_headers(session, Role.STORE_MANAGER, store_id=data.stores[0])
     export.sync(committed_engine, Warehouse.from_settings(test_settings), now=now)
     want = ref.metrics(data, date(2026, 10, 25), date(2026, 11, 21))[(None, None)]
     store_want = ref.metrics(data, date(2026, 10, 25), date(2026, 11, 21), store_id=data.stores[0])[

@@ -23,10 +23,10 @@ from siyu.core import clock
 from siyu.core.db import transaction
 from siyu.models.campaign import Campaign
 from siyu.staff.scope import DataScope, ScopeKind
-from siyu.warehouse import export
 from siyu.warehouse.engine import Warehouse
 from tests.analytics import campaigns_reference as ref
 from tests.analytics.conftest import TIMEZONE, OpenAnalytics
+from tests.analytics.helpers import commit_and_export
 
 PERIOD = Period(date(2026, 10, 23), date(2026, 11, 21))
 TODAY = date(2026, 11, 22)
@@ -66,10 +66,12 @@ def test_campaign_roi_equals_a_plain_python_computation(
     frozen_clock: clock.FrozenClock,
     open_test_analytics: OpenAnalytics,
 ) -> None:
-    now = clock.now()
-    with transaction(session_factory) as session:
-        data = ref.build_roi(session, random.Random(11), now=now)
-    export.sync(committed_engine, warehouse, now=now)
+    data = commit_and_export(
+        committed_engine,
+        session_factory,
+        warehouse,
+        lambda session, now: ref.build_roi(session, random.Random(11), now=now),
+    )
     begin, finish = PERIOD.utc_bounds(TIMEZONE)
     for store_id in (None, 1):
         scope = (

@@ -26,15 +26,10 @@ from siyu.warehouse import export
 from siyu.warehouse.engine import Warehouse
 from tests.analytics import campaigns_reference as ref
 from tests.analytics.conftest import TIMEZONE
-from tests.factories import make_staff, make_token
+from tests.analytics.helpers import bearer_headers
 
 QUERY = "start=2026-10-23&end=2026-11-21"
 PERIOD = Period(date(2026, 10, 23), date(2026, 11, 21))
-
-
-def _headers(session: Session, role: Role, store_id: int | None = None) -> dict[str, str]:
-    staff = make_staff(session, roles=[role], store_id=store_id)
-    return {"Authorization": f"Bearer {make_token(session, staff)}"}
 
 
 def test_campaigns_analytics_api(
@@ -46,10 +41,10 @@ def test_campaigns_analytics_api(
     now = clock.now()
     with transaction(session_factory) as session:
         data = ref.build_roi(session, random.Random(11), now=now)
-        analyst = _headers(session, Role.ANALYST)
-        guide = _headers(session, Role.GUIDE)
-        operator = _headers(session, Role.OPERATOR)
-        manager = _headers(session, Role.STORE_MANAGER, store_id=1)
+        analyst = bearer_headers(session, Role.ANALYST)
+        guide = bearer_headers(session, Role.GUIDE)
+        operator = bearer_headers(session, Role.OPERATOR)
+        manager = bearer_headers(session, Role.STORE_MANAGER, store_id=1)
     export.sync(committed_engine, Warehouse.from_settings(test_settings), now=now)
     lottery = next(c for c in data.campaigns.values() if c["holdout_percent"])
     begin, finish = PERIOD.utc_bounds(TIMEZONE)

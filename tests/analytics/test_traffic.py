@@ -4,7 +4,6 @@ are conserved."""
 
 from __future__ import annotations
 
-import random
 from datetime import date
 
 from sqlalchemy import Engine
@@ -15,7 +14,6 @@ from siyu.analytics.period import Period
 from siyu.core import clock
 from siyu.core.db import transaction
 from siyu.staff.scope import DataScope, ScopeKind
-from siyu.warehouse import export
 from siyu.warehouse.engine import Warehouse
 from tests.analytics import behaviour_reference as reference
 from tests.analytics.conftest import OpenAnalytics
@@ -44,12 +42,11 @@ def test_traffic_map_and_lifecycle_equal_a_plain_python_computation(
     open_test_analytics: OpenAnalytics,
     frozen_clock: clock.FrozenClock,
 ) -> None:
-    now = clock.now()
-    with transaction(session_factory) as session:
-        world = reference.build(session, random.Random(8), now=now, customers=160)
-    export.sync(committed_engine, warehouse, now=now)
+    world = reference.build_exported(
+        committed_engine, session_factory, warehouse, seed=8, customers=160
+    )
     period = Period(START, END)
-    today = now.astimezone(reference.ZONE).date()
+    today = clock.now().astimezone(reference.ZONE).date()
     for scope, store in ((DataScope(ScopeKind.ALL), None), (STORE_ONE, 1)):
         expected = reference.traffic(world, START, END, store)
         with (

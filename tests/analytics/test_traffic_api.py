@@ -5,7 +5,6 @@ for the brand and a store manager, CSV/XLSX downloads, and bad input as stable 4
 from __future__ import annotations
 
 import io
-import random
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -18,13 +17,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from siyu.core import clock
-from siyu.core.db import transaction
 from siyu.core.settings import Settings
 from siyu.models.staff import Role
-from siyu.warehouse import export
 from siyu.warehouse.engine import Warehouse
 from tests.analytics import behaviour_reference as reference
-from tests.factories import make_staff, make_token
+from tests.analytics.helpers import bearer_headers
 
 START, END = date(2026, 9, 1), date(2026, 11, 20)
 QUERY = f"start={START.isoformat()}&end={END.isoformat()}"
@@ -53,11 +50,6 @@ def _calls(api: TestClient) -> dict[str, Callable[[dict[str, str], str], Respons
     }
 
 
-def _headers(session: Session, role: Role, store_id: int | None = None) -> dict[str, str]:
-    staff = make_staff(session, roles=[role], store_id=store_id)
-    return {"Authorization": f"Bearer {make_token(session, staff)}"}
-
-
 @pytest.fixture
 def world(
     committed_engine: Engine,
@@ -65,20 +57,22 @@ def world(
     test_settings: Settings,
     frozen_clock: clock.FrozenClock,
 ) -> reference.World:
-    now = clock.now()
-    with transaction(session_factory) as session:
-        built = reference.build(session, random.Random(3), now=now, customers=70)
-    export.sync(committed_engine, Warehouse.from_settings(test_settings), now=now)
-    return built
+    return reference.build_exported(
+        committed_engine,
+        session_factory,
+        Warehouse.from_settings(test_settings),
+        seed=3,
+        customers=70,
+    )
 
 
 def test_every_endpoint_answers_by_permission_and_scope(
     world: reference.World, api: TestClient, session: Session
 ) -> None:
     calls = _calls(api)
-    analyst = _headers(session, Role.ANALYST)
-    guide = _headers(session, Role.GUIDE)
-    manager = _headers(session, Role.STORE_MANAGER, store_id=1)
+    analyst = bearer_headers(session, Role.ANALYST)
+    guide = bearer_headers(session, Role.GUIDE)
+    manager = bearer_headers(session, Role.STORE_MANAGER, store_id=1)
     for name, call in calls.items():
         anonymous = call({}, "")
         assert (anonymous.status_code, name) == (401, name)
@@ -121,7 +115,7 @@ DOWNLOADS = [
 def test_tables_download_as_csv_and_xlsx(
     world: reference.World, api: TestClient, session: Session
 ) -> None:
-    headers = _headers(session, Role.ANALYST)
+    headers = bearer_headers(session, Role.ANALYST)
     for name, table, header in DOWNLOADS:
         call = _calls(api)[name]
         csv = call(headers, f"&format=csv&table={table}")
@@ -152,7 +146,7 @@ def _post_funnel(api: TestClient, headers: dict[str, str], **changes: Any) -> Re
 def test_bad_requests_are_stable_4xx(
     api: TestClient, session: Session, frozen_clock: clock.FrozenClock
 ) -> None:
-    headers = _headers(session, Role.ANALYST)
+    headers = bearer_headers(session, Role.ANALYST)
     cases: list[tuple[Response, str]] = [
         (_post_funnel(api, headers, steps=[{"type": "product_view"}]), "analytics.invalid_request"),
         (

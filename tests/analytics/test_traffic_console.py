@@ -5,7 +5,6 @@ custom steps, refused steps), the cohort toggles and the table downloads."""
 from __future__ import annotations
 
 import json
-import random
 import re
 
 import pytest
@@ -14,10 +13,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from siyu.core import clock
-from siyu.core.db import transaction
 from siyu.core.settings import Settings
 from siyu.models.staff import Role
-from siyu.warehouse import export
 from siyu.warehouse.engine import Warehouse
 from tests.analytics import behaviour_reference as reference
 from tests.factories import DEFAULT_PASSWORD, make_staff
@@ -56,11 +53,13 @@ def world(
     frozen_clock: clock.FrozenClock,
 ) -> reference.World:
     """Committed and exported before the test's own (rolled-back) session starts."""
-    now = clock.now()
-    with transaction(session_factory) as committed:
-        built = reference.build(committed, random.Random(3), now=now, customers=60)
-    export.sync(committed_engine, Warehouse.from_settings(test_settings), now=now)
-    return built
+    return reference.build_exported(
+        committed_engine,
+        session_factory,
+        Warehouse.from_settings(test_settings),
+        seed=3,
+        customers=60,
+    )
 
 
 def test_dashboards_render_their_numbers_and_export(

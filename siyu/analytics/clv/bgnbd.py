@@ -20,7 +20,7 @@ from siyu.analytics.clv.fitting import (
     FitResult,
     FloatArray,
     RowLogLikelihood,
-    maximise,
+    fit_result,
     timed,
 )
 from siyu.analytics.clv.summary import CompressedRows, CustomerSummary, compress
@@ -81,15 +81,14 @@ def fit(summary: CustomerSummary) -> FitResult:
         1e-3,
     )
     start = (1.0, 1.0 / mean_rate, 1.0, 2.0)
-    params, log_likelihood, iterations = maximise(fast_row_log_likelihood(rows), rows.counts, start)
-    return FitResult(
-        model=MODEL,
-        params=dict(zip(PARAMETERS, (float(v) for v in params), strict=True)),
-        log_likelihood=log_likelihood,
+    return fit_result(
+        MODEL,
+        PARAMETERS,
+        fast_row_log_likelihood(rows),
+        rows.counts,
+        start,
         customers=len(summary),
-        distinct_rows=len(rows.counts),
-        seconds=elapsed(),
-        iterations=iterations,
+        elapsed=elapsed,
     )
 
 

@@ -92,6 +92,31 @@ def maximise(
     return np.exp(best.x), -float(best.fun) * total, iterations
 
 
+def fit_result(
+    model: str,
+    parameters: Sequence[str],
+    row_log_likelihood: RowLogLikelihood,
+    counts: FloatArray,
+    start: Sequence[float],
+    *,
+    customers: int,
+    elapsed: Callable[[], float],
+    extra: dict[str, Any] | None = None,
+) -> FitResult:
+    """The maximum-likelihood fit of one model, its parameters named, timed by ``elapsed``."""
+    params, log_likelihood, iterations = maximise(row_log_likelihood, counts, start)
+    return FitResult(
+        model=model,
+        params=dict(zip(parameters, (float(v) for v in params), strict=True)),
+        log_likelihood=log_likelihood,
+        customers=customers,
+        distinct_rows=len(counts),
+        seconds=elapsed(),
+        iterations=iterations,
+        extra=extra or {},
+    )
+
+
 def timed() -> Callable[[], float]:
     started = time.perf_counter()
     return lambda: time.perf_counter() - started

@@ -26,7 +26,7 @@ from siyu.analytics.clv.fitting import (
     FitResult,
     FloatArray,
     RowLogLikelihood,
-    maximise,
+    fit_result,
     timed,
 )
 from siyu.analytics.clv.summary import CustomerSummary
@@ -81,22 +81,19 @@ def fit(summary: CustomerSummary) -> FitResult:
     weights = counts.astype(np.float64)
     # Start from the method of moments scale: mean spend ≈ pγ/(q−1).
     average = float(np.average(mean, weights=weights))
-    params, log_likelihood, iterations = maximise(
-        _fast_row_log_likelihood(x, mean), weights, (1.0, 2.0, average)
-    )
     correlation = (
         float(np.corrcoef(summary.frequency[usable], summary.monetary[usable])[0, 1])
         if usable.sum() > 2
         else 0.0
     )
-    return FitResult(
-        model=MODEL,
-        params=dict(zip(PARAMETERS, (float(v) for v in params), strict=True)),
-        log_likelihood=log_likelihood,
+    return fit_result(
+        MODEL,
+        PARAMETERS,
+        _fast_row_log_likelihood(x, mean),
+        weights,
+        (1.0, 2.0, average),
         customers=int(usable.sum()),
-        distinct_rows=len(weights),
-        seconds=elapsed(),
-        iterations=iterations,
+        elapsed=elapsed,
         extra={"frequency_spend_correlation": correlation},
     )
 

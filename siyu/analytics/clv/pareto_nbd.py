@@ -23,7 +23,7 @@ from siyu.analytics.clv.fitting import (
     FitResult,
     FloatArray,
     RowLogLikelihood,
-    maximise,
+    fit_result,
     timed,
 )
 from siyu.analytics.clv.summary import CompressedRows, CustomerSummary, IntArray, compress
@@ -115,15 +115,14 @@ def fit(summary: CustomerSummary) -> FitResult:
     )
     mean_age = max(float(np.average(rows.age, weights=rows.counts)), 1.0)
     start = (0.5, 0.5 / mean_rate, 0.5, mean_age / 2)
-    params, log_likelihood, iterations = maximise(fast_row_log_likelihood(rows), rows.counts, start)
-    return FitResult(
-        model=MODEL,
-        params=dict(zip(PARAMETERS, (float(v) for v in params), strict=True)),
-        log_likelihood=log_likelihood,
+    return fit_result(
+        MODEL,
+        PARAMETERS,
+        fast_row_log_likelihood(rows),
+        rows.counts,
+        start,
         customers=len(summary),
-        distinct_rows=len(rows.counts),
-        seconds=elapsed(),
-        iterations=iterations,
+        elapsed=elapsed,
     )
 
 

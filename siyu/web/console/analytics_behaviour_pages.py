@@ -12,14 +12,14 @@ the API uses (siyu.analytics.traffic / funnels / cohorts); the options are built
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from siyu.analytics import cohorts, funnels, traffic
-from siyu.analytics.deps import brand_today
+from siyu.analytics.deps import FormatQuery, TableQuery, brand_today
 from siyu.analytics.errors import InvalidAnalyticsRequest, InvalidSlice
 from siyu.analytics.period import parse_period
 from siyu.analytics.report import ExportFormat, ReportTable
@@ -27,6 +27,7 @@ from siyu.core.http import SessionDep, SettingsDep
 from siyu.events.catalogue import EVENT_TYPES
 from siyu.web.console.analytics_common import (
     AnalyticsPage,
+    DateQuery,
     Picker,
     connect,
     filters_for,
@@ -39,9 +40,6 @@ router = APIRouter()
 
 BASE = "/console/analytics"
 PREFIX = "analytics_behaviour"
-FormatParam = Annotated[ExportFormat, Query(alias="format")]
-TableParam = Annotated[str | None, Query(alias="table", max_length=64)]
-DateParam = Annotated[date | None, Query()]
 WINDOW_UNITS = {"minute": 60, "hour": 3600, "day": 86400}
 EDITOR_ROWS = 8
 
@@ -80,10 +78,10 @@ def traffic_page(
     page: AnalyticsPage,
     session: SessionDep,
     settings: SettingsDep,
-    start: DateParam = None,
-    end: DateParam = None,
-    export_format: FormatParam = ExportFormat.JSON,
-    table: TableParam = None,
+    start: DateQuery = None,
+    end: DateQuery = None,
+    export_format: FormatQuery = ExportFormat.JSON,
+    table: TableQuery = None,
 ) -> Response:
     period = period_from(settings, start, end)
     with connect(page, session, settings) as analytics:
@@ -163,15 +161,15 @@ def funnels_page(
     page: AnalyticsPage,
     session: SessionDep,
     settings: SettingsDep,
-    start: DateParam = None,
-    end: DateParam = None,
+    start: DateQuery = None,
+    end: DateQuery = None,
     step: Annotated[list[str] | None, Query(max_length=EDITOR_ROWS)] = None,
     where: Annotated[list[str] | None, Query(max_length=EDITOR_ROWS)] = None,
     window: Annotated[int, Query(ge=1, le=100000)] = 1,
     unit: Annotated[str, Query(max_length=8)] = "day",
     slice_by: Annotated[str, Query(alias="slice", max_length=16)] = "touchpoint",
-    export_format: FormatParam = ExportFormat.JSON,
-    table: TableParam = None,
+    export_format: FormatQuery = ExportFormat.JSON,
+    table: TableQuery = None,
 ) -> Response:
     period = period_from(settings, start, end)
     types = step if step is not None else list(funnels.DEFAULT_STEPS)
@@ -305,12 +303,12 @@ def cohorts_page(
     page: AnalyticsPage,
     session: SessionDep,
     settings: SettingsDep,
-    start: DateParam = None,
-    end: DateParam = None,
+    start: DateQuery = None,
+    end: DateQuery = None,
     by: Annotated[str, Query(max_length=16)] = "month",
     measure: Annotated[str, Query(max_length=16)] = "retention",
-    export_format: FormatParam = ExportFormat.JSON,
-    table: TableParam = None,
+    export_format: FormatQuery = ExportFormat.JSON,
+    table: TableQuery = None,
 ) -> Response:
     period = parse_period(
         start, end, today=brand_today(settings), default_days=cohorts.DEFAULT_PERIOD_DAYS

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query
+from fastapi import APIRouter, Form
 from fastapi.responses import RedirectResponse, Response
 
 from siyu.analytics import campaigns_schemas as schemas
@@ -24,6 +24,7 @@ from siyu.analytics.attribution import (
     AttributionDimension,
     AttributionModel,
     attribute,
+    parse_model,
 )
 from siyu.analytics.deps import FormatQuery, TableQuery
 from siyu.analytics.report import ExportFormat
@@ -34,10 +35,13 @@ from siyu.web.console.analytics_charts import bar_chart, line_chart
 from siyu.web.console.analytics_common import (
     BASE,
     AnalyticsPage,
+    DateQuery,
     Picker,
+    TextQuery,
     connect,
     filters_for,
     period_from,
+    picker_options,
     render_or_export,
 )
 from siyu.web.console.deps import ConsolePage
@@ -46,19 +50,16 @@ from siyu.web.console.staff_pages import attempt
 
 router = APIRouter()
 
-DateQuery = Annotated[date | None, Query()]
-TextQuery = Annotated[str | None, Query(max_length=32)]
 PREFIX = schemas.PREFIX
 CREATE_CAMPAIGN_URL = "/console/campaigns"
 
 
-def _options(prefix: str, values: list[str]) -> list[tuple[str, str]]:
-    return [(value, f"{PREFIX}.{prefix}.{value}") for value in values]
-
-
 def _model_picker(model: AttributionModel) -> Picker:
     return Picker(
-        "model", f"{PREFIX}.picker.model", _options("model", list(AttributionModel)), model.value
+        "model",
+        f"{PREFIX}.picker.model",
+        picker_options(PREFIX, "model", AttributionModel),
+        model.value,
     )
 
 
@@ -85,7 +86,7 @@ def attribution_page(
     table: TableQuery = None,
 ) -> Response:
     period = period_from(settings, start, end)
-    chosen = schemas.parse_model(model)
+    chosen = parse_model(model)
     by = schemas.parse_dimension(dimension)
     with connect(page, session, settings) as analytics:
         by_model = {
@@ -110,7 +111,7 @@ def attribution_page(
         Picker(
             "dimension",
             f"{PREFIX}.picker.dimension",
-            _options("dimension", list(AttributionDimension)),
+            picker_options(PREFIX, "dimension", AttributionDimension),
             by.value,
         ),
     ]
@@ -141,7 +142,7 @@ def campaigns_page(
     table: TableQuery = None,
 ) -> Response:
     period = period_from(settings, start, end)
-    chosen = schemas.parse_model(model)
+    chosen = parse_model(model)
     with connect(page, session, settings) as analytics:
         results = roi.campaign_roi(analytics, session, period, model=chosen)
     t = page.t
@@ -187,7 +188,7 @@ def _detail_page(
     status: int = 200,
 ) -> Response:
     period = period_from(settings, start, end)
-    chosen = schemas.parse_model(model)
+    chosen = parse_model(model)
     with connect(page, session, settings) as analytics:
         detail = roi.campaign_detail(analytics, session, period, campaign_id, model=chosen)
     t = page.t
@@ -260,22 +261,17 @@ def campaign_fixed_cost(
         amount = round(float(fixed_cost_yuan.strip()) * 100)
     except ValueError:
         amount = -1
+    failure: tuple[str, int] | None = None
     if amount < 0:
-        return _detail_page(
-            page,
-            session,
-            settings,
-            campaign_id,
-            start=None,
-            end=None,
-            model=None,
-            error=page.t(f"{PREFIX}.fixed_cost_invalid"),
-            status=422,
+        failure = page.t(f"{PREFIX}.fixed_cost_invalid"), 422
+    else:
+        outcome = attempt(
+            session, lambda: roi.set_fixed_cost(session, page.principal, campaign_id, amount)
         )
-    outcome = attempt(
-        session, lambda: roi.set_fixed_cost(session, page.principal, campaign_id, amount)
-    )
-    if isinstance(outcome, SiyuError):
+        if isinstance(outcome, SiyuError):
+            failure = error_message(page.t, outcome), outcome.status
+    if failure is not None:
+        message, status = failure
         return _detail_page(
             page,
             session,
@@ -284,8 +280,8 @@ def campaign_fixed_cost(
             start=None,
             end=None,
             model=None,
-            error=error_message(page.t, outcome),
-            status=outcome.status,
+            error=message,
+            status=status,
         )
     return RedirectResponse(f"{BASE}/campaigns/{campaign_id}?done=fixed_cost", status_code=303)
 

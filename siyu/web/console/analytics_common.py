@@ -3,13 +3,13 @@ the scoped connection and "render the page or download one of its tables"."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Depends
+from fastapi import Depends, Query
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,8 @@ from siyu.web.console.deps import ConsolePage, page_requiring
 AnalyticsPage = Annotated[ConsolePage, Depends(page_requiring(Permission.ANALYTICS_READ))]
 ACTIVE = "analytics"
 BASE = "/console/analytics"
+DateQuery = Annotated[date | None, Query()]
+TextQuery = Annotated[str | None, Query(max_length=32)]
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,11 @@ class Picker:
     label_key: str
     options: Sequence[tuple[str, str]]
     value: str
+
+
+def picker_options(prefix: str, group: str, values: Iterable[str]) -> list[tuple[str, str]]:
+    """A picker's options: each value with its key ``<prefix>.<group>.<value>``."""
+    return [(value, f"{prefix}.{group}.{value}") for value in values]
 
 
 @dataclass

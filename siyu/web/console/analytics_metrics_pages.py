@@ -8,7 +8,6 @@ API's do; this module only arranges them into KPI cards, ECharts options
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -27,23 +26,20 @@ from siyu.web.console.analytics_charts import dual_axis_line_chart, tree_chart, 
 from siyu.web.console.analytics_common import (
     BASE,
     AnalyticsPage,
+    DateQuery,
     Picker,
+    TextQuery,
     connect,
     filters_for,
     period_from,
+    picker_options,
     render_or_export,
 )
 from siyu.web.console.deps import ConsolePage
 
 router = APIRouter()
 
-DateQuery = Annotated[date | None, Query()]
-TextQuery = Annotated[str | None, Query(max_length=32)]
 PREFIX = "analytics_metrics"
-
-
-def _options(prefix: str, values: list[str]) -> list[tuple[str, str]]:
-    return [(value, f"{PREFIX}.{prefix}.{value}") for value in values]
 
 
 def _money(value: float) -> str:
@@ -116,12 +112,16 @@ def overview_page(
         },
     )
     pickers = [
-        Picker("grain", f"{PREFIX}.filter.grain", _options("grain", list(Grain)), grain.value),
-        Picker("slice", f"{PREFIX}.filter.slice", _options("slice", list(SliceBy)), slice_by),
+        Picker(
+            "grain", f"{PREFIX}.filter.grain", picker_options(PREFIX, "grain", Grain), grain.value
+        ),
+        Picker(
+            "slice", f"{PREFIX}.filter.slice", picker_options(PREFIX, "slice", SliceBy), slice_by
+        ),
         Picker(
             "model",
             f"{PREFIX}.filter.model",
-            _options("model", list(AttributionModel)),
+            picker_options(PREFIX, "model", AttributionModel),
             attribution.value,
         ),
     ]
@@ -220,13 +220,13 @@ def drivers_page(
             Picker(
                 "variant",
                 f"{PREFIX}.filter.variant",
-                _options("variant", list(drivers.Variant)),
+                picker_options(PREFIX, "variant", drivers.Variant),
                 chosen_variant.value,
             ),
             Picker(
                 "drill",
                 f"{PREFIX}.filter.drill",
-                [("", f"{PREFIX}.slice.none"), *_options("slice", list(SliceBy))],
+                [("", f"{PREFIX}.slice.none"), *picker_options(PREFIX, "slice", SliceBy)],
                 drill_by.value if drill_by else "",
             ),
         ],
