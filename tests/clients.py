@@ -15,6 +15,7 @@ from siyu.core.settings import Settings
 # swapped per test). Building one costs ~0.35 s (FastAPI analyses ~1,000 routes) and
 # about a thousand tests use a client: reusing it saves minutes of the suite.
 _apps: dict[tuple[str, int], FastAPI] = {}
+_route_counts: dict[tuple[str, int], int] = {}
 
 
 def _app_for(settings: Settings) -> FastAPI:
@@ -26,6 +27,10 @@ def _app_for(settings: Settings) -> FastAPI:
     app = _apps.get(key)
     if app is None:
         app = _apps[key] = create_app(settings, start_worker=False)
+        _route_counts[key] = len(app.router.routes)
+    elif len(app.router.routes) != _route_counts[key]:
+        # A test that adds routes to the shared app changes every later test's app.
+        raise RuntimeError("a test changed the shared app's routes: build its own app")
     app.state.settings = settings
     app.state.secret_key = secret_key
     app.state.pii = PiiCipher(secret_key)

@@ -3,31 +3,19 @@ added by htmx), put it on sale, and see the storefront API offer it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
-from siyu.app import create_app
-from tests.catalog.wiring import mount_catalog
 from tests.e2e.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, LiveServer
-from tests.live import serve
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def catalog_server(live_server: LiveServer) -> Iterator[LiveServer]:
-    """The shared live server once ``create_app`` mounts the catalog; until then, a
-    second server on the same database with the catalog routers mounted."""
-    if httpx.get(live_server.url("/api/shop/v1/stores")).status_code == 200:
-        yield live_server
-        return
-    app = create_app(live_server.settings, start_worker=False)
-    mount_catalog(app)
-    with serve(app, name="siyu-e2e-catalog") as base_url:
-        yield LiveServer(base_url, live_server.settings)
+def catalog_server(live_server: LiveServer) -> LiveServer:
+    """The shared live server: the app serves the catalog."""
+    return live_server
 
 
 def test_create_a_product_with_two_skus(page: Any, catalog_server: LiveServer) -> None:

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import select
 
 from siyu.app import create_app
@@ -27,7 +26,6 @@ from siyu.models.payment import NotificationOutcome, Refund, RefundStatus
 from siyu.orders import checkout
 from siyu.staff import service as staff_service
 from siyu.staff.principal import command_line_principal
-from siyu.web.console import orders_pages, refunds_pages
 from tests.customers.factories import TEST_SECRET_KEY, make_customer
 from tests.e2e.conftest import LiveServer
 from tests.e2e.test_console_browser import screenshot, sign_in
@@ -39,18 +37,6 @@ pytestmark = pytest.mark.e2e
 # The sandbox provider of tests/orders/factories signs with the test secret key.
 SECRET = TEST_SECRET_KEY
 PASSWORD = "orders-password-1"
-
-
-def _mount_orders_console(app: FastAPI) -> None:
-    paths = {getattr(route, "path", None) for route in app.router.routes}
-    if "/console/orders/refunds" in paths:
-        return
-    before = len(app.router.routes)
-    app.include_router(refunds_pages.router)
-    app.include_router(orders_pages.router)
-    added = app.router.routes[before:]
-    del app.router.routes[before:]
-    app.router.routes[0:0] = added
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +71,6 @@ def orders_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Li
         public_id = order.public_id
     engine.dispose()
     app = create_app(settings, start_worker=False)
-    _mount_orders_console(app)
     with serve(app, name="siyu-e2e-orders") as base_url:
         yield LiveServer(base_url, settings), public_id
 

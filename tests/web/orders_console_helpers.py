@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -17,26 +16,10 @@ from siyu.models.order import Fulfilment, Order, OrderTransition
 from siyu.models.payment import NotificationOutcome, Refund
 from siyu.models.staff import AuditLog, Role, Staff
 from siyu.orders import checkout
-from siyu.web.console import orders_pages, refunds_pages
 from tests.customers.factories import make_cipher, make_customer
 from tests.factories import DEFAULT_PASSWORD, make_staff
 from tests.orders.factories import Shelf, make_shelf, order_items, pay, place_order
 from tests.web.console_helpers import sign_in
-
-
-def mount_orders_console(app: FastAPI) -> None:
-    """Put the orders pages in front of the console's "arrives with issue 4" page for
-    /console/orders; refunds first, so /console/orders/refunds is not an order number.
-    Nothing is added once the lead has wired them."""
-    paths = {getattr(route, "path", None) for route in app.router.routes}
-    if "/console/orders/refunds" in paths:
-        return
-    before = len(app.router.routes)
-    app.include_router(refunds_pages.router)
-    app.include_router(orders_pages.router)
-    added = app.router.routes[before:]
-    del app.router.routes[before:]
-    app.router.routes[0:0] = added
 
 
 @dataclass

@@ -29,7 +29,6 @@ from tests.web.orders_console_helpers import (
     World,
     audit_rows,
     make_world,
-    mount_orders_console,
     shown_orders,
     sign_in_as,
     status_of,
@@ -49,7 +48,6 @@ def settings(test_settings: Settings) -> Iterator[Settings]:
 
 @pytest.fixture
 def client(api: TestClient) -> TestClient:
-    mount_orders_console(api.app)  # type: ignore[arg-type]
     return api
 
 

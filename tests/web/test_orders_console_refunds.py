@@ -25,7 +25,6 @@ from tests.web.orders_console_helpers import (
     World,
     audit_rows,
     make_world,
-    mount_orders_console,
     refund_count,
     sign_in_as,
     status_of,
@@ -45,7 +44,6 @@ def settings(test_settings: Settings) -> Iterator[Settings]:
 
 @pytest.fixture
 def client(api: TestClient) -> TestClient:
-    mount_orders_console(api.app)  # type: ignore[arg-type]
     return api
 
 
