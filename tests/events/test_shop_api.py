@@ -187,15 +187,20 @@ def test_current_customer_dependency_for_storefront_routes(
 ) -> None:
     app = client.app
     assert isinstance(app, FastAPI)
+    # The app is shared by the worker's tests (tests/clients.py): the route goes after.
+    routes_before = len(app.router.routes)
 
     @app.get("/api/shop/v1/test-me")
     def me(customer: sessions.CurrentCustomer) -> dict[str, int]:
         return {"customer_id": customer.customer_id}
 
-    issued = issue(client, session).json()
-    response = client.get(
-        "/api/shop/v1/test-me", headers={"X-Siyu-Customer-Token": issued["token"]}
-    )
-    assert response.json() == {"customer_id": issued["customer_id"]}
-    denied = client.get("/api/shop/v1/test-me", headers={"Authorization": "Bearer siyu_staff"})
-    assert (denied.status_code, denied.json()["code"]) == (401, "customer.session_invalid")
+    try:
+        issued = issue(client, session).json()
+        response = client.get(
+            "/api/shop/v1/test-me", headers={"X-Siyu-Customer-Token": issued["token"]}
+        )
+        assert response.json() == {"customer_id": issued["customer_id"]}
+        denied = client.get("/api/shop/v1/test-me", headers={"Authorization": "Bearer siyu_staff"})
+        assert (denied.status_code, denied.json()["code"]) == (401, "customer.session_invalid")
+    finally:
+        del app.router.routes[routes_before:]
