@@ -241,6 +241,11 @@ def _cursor_of_current_sync(warehouse: Warehouse) -> duckdb.DuckDBPyConnection:
         except BaseException:
             database.close()
             raise
+        # Only the latest sync of a warehouse is kept: each database may hold up to
+        # its memory limit in buffers, and requests in flight keep an older one alive
+        # through their cursors anyway.
+        for stale in [known for known in _DATABASES if known[0] == key[0]]:
+            del _DATABASES[stale]
         # The key again: register_firsts may just have written analytics_firsts.
         _DATABASES[_database_key(warehouse, manifest)] = database
         while len(_DATABASES) > _DATABASES_KEPT:
