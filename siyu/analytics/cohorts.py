@@ -34,7 +34,6 @@ from siyu.analytics.traffic import (
     first_orders_sql,
     paid_orders_sql,
     since_sql,
-    written_join_order,
 )
 
 COHORT_KINDS = ("month", "channel")
@@ -108,10 +107,9 @@ def cohort_table(
             JOIN cohort c ON c.customer_id = o.customer_id)"""
     # The cohort's orders are read once into a temporary table; three small
     # aggregates then run over it instead of re-reading the orders each time.
-    with written_join_order(analytics):
-        analytics.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _cohort_orders AS {head} SELECT * FROM bought"
-        )
+    analytics.con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _cohort_orders AS {head} SELECT * FROM bought"
+    )
     try:
         sizes = analytics.rows(
             "SELECT cohort_key, first_month, count(DISTINCT customer_id) AS customers "

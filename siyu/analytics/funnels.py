@@ -46,7 +46,6 @@ from siyu.analytics.traffic import (
     paid_orders_sql,
     ratio,
     since_sql,
-    written_join_order,
 )
 from siyu.events.catalogue import is_known_type
 
@@ -237,12 +236,11 @@ def funnel(
         join = "LEFT JOIN a_campaigns d ON d.campaign_id = b.campaign_id"
     else:
         value, label, join = "''", "''", ""
-    with written_join_order(analytics):
-        rows = analytics.rows(
-            f"{head} SELECT {value} AS value, min({label}) AS label, {counts} "
-            f"FROM best b {join} GROUP BY 1 ORDER BY reached_1 DESC, value",
-            parameters,
-        )
+    rows = analytics.rows(
+        f"{head} SELECT {value} AS value, min({label}) AS label, {counts} "
+        f"FROM best b {join} GROUP BY 1 ORDER BY reached_1 DESC, value",
+        parameters,
+    )
     totals = [sum(row[f"reached_{number}"] for row in rows) for number in range(1, len(steps) + 1)]
     step_counts = [
         FunnelStepCount(
@@ -292,8 +290,7 @@ class LifecycleFunnel:
 
 def lifecycle_funnel(analytics: Analytics, period: Period) -> LifecycleFunnel:
     """Acquired customers, and how many of them were retained, converted and referred."""
-    with written_join_order(analytics):
-        row = _lifecycle_counts(analytics, period)
+    row = _lifecycle_counts(analytics, period)
     acquired = row["acquire"]
     return LifecycleFunnel(
         period=period,

@@ -23,8 +23,7 @@ Each acquired customer flows through four columns of the Sankey chart:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -68,24 +67,6 @@ def since_sql(column: str, analytics: Analytics, period: Period, *, slack_days: 
     begin, _finish = period.utc_bounds(analytics.timezone)
     low = begin.date() - timedelta(days=slack_days)
     return f"{column} >= TIMESTAMP '{begin.isoformat(sep=' ')}' AND day >= DATE '{low.isoformat()}'"
-
-
-@contextmanager
-def written_join_order(analytics: Analytics) -> Iterator[None]:
-    """Build hash joins on the side the SQL names (the subquery of ``IN``, the right
-    side of ``JOIN``) for the statements in the block.
-
-    Through the warehouse views DuckDB estimates a filtered events scan at one row and
-    so builds its hash table on 8 M events instead of a few thousand customers:
-    the traffic map took 1.6–3 s on the 50 M-event benchmark with its own choice and
-    0.5 s without it. Our queries put the small side on the right on purpose."""
-    previous = analytics.con.execute("SELECT current_setting('disabled_optimizers')").fetchone()
-    analytics.con.execute("SET disabled_optimizers = 'build_side_probe_side'")
-    try:
-        yield
-    finally:
-        restored = str(previous[0]) if previous and previous[0] else ""
-        analytics.con.execute("SET disabled_optimizers = ?", [restored])
 
 
 def paid_orders_sql(analytics: Analytics, condition: str) -> str:
@@ -223,8 +204,7 @@ def _row(name: str, acquired: int, private: int, buyers: int, repeaters: int) ->
 
 def traffic_map(analytics: Analytics, period: Period) -> TrafficMap:
     """Acquired customers' flows source → primary touchpoint → first → repeat order."""
-    with written_join_order(analytics):
-        flows = analytics.rows(_flows_sql(analytics, period))
+    flows = analytics.rows(_flows_sql(analytics, period))
     by_source: dict[str, list[int]] = {}
     by_touchpoint: dict[str, list[int]] = {}
     links: dict[tuple[str, str], int] = {}
