@@ -2,9 +2,9 @@
 
 The order matters: rules read traits and tags, and a rule tag may read another rule
 tag, so rule tags are evaluated in dependency order (a tag after the tags its rule
-names) and segments last. One DuckDB connection (``rules.open_context``) serves every
-rule of the run; it is reopened after the rule tags so segments see the tags just
-written.
+names) and segments last. One DuckDB connection (``rules.open_context``) serves the
+traits and every rule of the run; its ``customer_tags`` is read again from the OLTP
+session after a tag that later rules read, so they see the members just written.
 
 ``customer_ids`` makes the run incremental: only those customers are re-evaluated and
 only their memberships change (the warehouse after-sync hook passes the customers
@@ -118,34 +118,34 @@ def referenced_tags(session: Session, stored_rules: list[dict[str, Any] | None])
 
 
 def _refresh_tags(
-    session: Session, wh: Warehouse, summary: RefreshSummary, *, now: datetime, restrict: Any
+    session: Session,
+    con: DuckDBPyConnection,
+    wh: Warehouse,
+    summary: RefreshSummary,
+    *,
+    now: datetime,
+    restrict: Any,
+    tag_ids: set[int],
+    skip: frozenset[int],
 ) -> None:
     from siyu.audiences import rules
 
     ordered, read_by_others = _ordered_rule_tags(session)
-    if not ordered:
-        return
-    # A tag read by a later rule must be visible to it: reopen the context (it reads
-    # customer_tags from the OLTP session) after each tag that others depend on, and
-    # only then, since registering customer_tags costs a read of the whole table.
-    tag_ids = referenced_tags(session, [tag.rule for tag in ordered])
-    con = rules.open_context(session, wh, tag_ids=tag_ids)
-    try:
-        for tag in ordered:
-            try:
-                with session.begin_nested():
-                    summary.tags[tag.id] = refresh_rule_tag(
-                        session, wh, tag, now=now, restrict_to=restrict, con=con
-                    )
-            except Exception as error:  # noqa: BLE001 - one bad tag must not stop the rest
-                logger.warning("rule tag %s refresh failed: %s", tag.id, error)
-                summary.tag_errors[tag.id] = f"{type(error).__name__}: {error}"[:500]
-                continue
-            if tag.id in read_by_others:
-                con.close()
-                con = rules.open_context(session, wh, tag_ids=tag_ids)
-    finally:
-        con.close()
+    for tag in ordered:
+        if tag.id in skip:
+            continue
+        try:
+            with session.begin_nested():
+                summary.tags[tag.id] = refresh_rule_tag(
+                    session, wh, tag, now=now, restrict_to=restrict, con=con
+                )
+        except Exception as error:  # noqa: BLE001 - one bad tag must not stop the rest
+            logger.warning("rule tag %s refresh failed: %s", tag.id, error)
+            summary.tag_errors[tag.id] = f"{type(error).__name__}: {error}"[:500]
+            continue
+        if tag.id in read_by_others:
+            # A later rule reads this tag: it must see the members just written.
+            rules.register_customer_tags(con, session, tag_ids=tag_ids)
 
 
 def refresh_all(
@@ -156,35 +156,62 @@ def refresh_all(
     customer_ids: pa.Array | None = None,
     include_traits: bool = True,
 ) -> RefreshSummary:
-    """traits.recompute → rule tags → every active rule segment (see the module doc)."""
+    """traits.recompute → rule tags → every active rule segment (see the module doc).
+
+    One DuckDB connection serves the whole run, with the latest customer versions
+    pinned (``Warehouse.pin_customers``): every rule and the traits read them, and
+    deduplicating them per query was most of an incremental run's time."""
     from siyu.audiences import rules
 
     started = time.perf_counter()
     summary = RefreshSummary(customers=None if customer_ids is None else len(customer_ids))
     if customer_ids is not None and len(customer_ids) == 0:
         return summary
-    if include_traits:
-        from siyu.audiences import traits
-
-        mark = time.perf_counter()
-        result = traits.recompute(session, wh, now=now, customer_ids=customer_ids)
-        summary.traits_changed = int(getattr(result, "changed", 0))
-        summary.stages["traits"] = round(time.perf_counter() - mark, 3)
-    mark = time.perf_counter()
-    _refresh_tags(session, wh, summary, now=now, restrict=customer_ids)
-    summary.stages["tags"] = round(time.perf_counter() - mark, 3)
-    mark = time.perf_counter()
     segment_ids = segments.active_rule_segment_ids(session)
-    if segment_ids:
-        tag_ids = referenced_tags(session, segments.rules_of(session, segment_ids))
-        with rules.open_context(session, wh, tag_ids=tag_ids) as con:
-            for segment_id in segment_ids:
-                summary.segments.append(
-                    segments.refresh(
-                        session, wh, segment_id, now=now, restrict_to=customer_ids, con=con
-                    )
+    rule_tags, _ = _ordered_rule_tags(session)
+    tag_ids = referenced_tags(
+        session, [tag.rule for tag in rule_tags] + segments.rules_of(session, segment_ids)
+    )
+    mark = time.perf_counter()
+    con = rules.open_context(session, wh, tag_ids=tag_ids)
+    try:
+        wh.pin_customers(con)
+        summary.stages["open"] = round(time.perf_counter() - mark, 3)
+        skip: frozenset[int] = frozenset()
+        if include_traits:
+            from siyu.audiences import traits
+
+            mark = time.perf_counter()
+            result = traits.recompute(session, wh, now=now, customer_ids=customer_ids, con=con)
+            summary.traits_changed = result.changed
+            # The RFM tags were just made exact from the same computation.
+            skip = result.rfm_tag_ids
+            summary.stages["traits"] = round(time.perf_counter() - mark, 3)
+        mark = time.perf_counter()
+        if rule_tags:
+            _refresh_tags(
+                session,
+                con,
+                wh,
+                summary,
+                now=now,
+                restrict=customer_ids,
+                tag_ids=tag_ids,
+                skip=skip,
+            )
+            # Segments read tags: the ones written above (RFM and rule tags) included.
+            rules.register_customer_tags(con, session, tag_ids=tag_ids)
+        summary.stages["tags"] = round(time.perf_counter() - mark, 3)
+        mark = time.perf_counter()
+        for segment_id in segment_ids:
+            summary.segments.append(
+                segments.refresh(
+                    session, wh, segment_id, now=now, restrict_to=customer_ids, con=con
                 )
-    summary.stages["segments"] = round(time.perf_counter() - mark, 3)
+            )
+        summary.stages["segments"] = round(time.perf_counter() - mark, 3)
+    finally:
+        con.close()
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary
 

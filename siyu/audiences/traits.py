@@ -50,6 +50,8 @@ class TraitsResult:
     changed: int  # rows written to customer_trait (changed or new), plus rows deleted
     transitions: int
     seconds: float
+    # The RFM tags this run made exact (a rule-tag refresh right after may skip them).
+    rfm_tag_ids: frozenset[int] = frozenset()
 
 
 def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> None:
@@ -128,27 +130,58 @@ def _compute(
     settings: config.AudienceSettings,
     subset_ids: pa.Array | None,
     force: bool,
+    con: duckdb.DuckDBPyConnection | None,
+) -> _Computed:
+    if con is not None:
+        # A caller's connection (one refresh run): drop the staging tables after, so
+        # they do not hold memory while the segments run.
+        before = _temp_tables(con)
+        try:
+            return _compute_on(
+                con, wh, now=now, settings=settings, subset_ids=subset_ids, force=force
+            )
+        finally:
+            for name in _temp_tables(con) - before:
+                con.execute(f'DROP TABLE IF EXISTS "{name}"')
+            if subset_ids is not None:
+                con.unregister("_subset_ids")
+    with wh.connect() as own:
+        return _compute_on(own, wh, now=now, settings=settings, subset_ids=subset_ids, force=force)
+
+
+def _temp_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
+    return {str(row[0]) for row in rows}
+
+
+def _compute_on(
+    con: duckdb.DuckDBPyConnection,
+    wh: Warehouse,
+    *,
+    now: datetime,
+    settings: config.AudienceSettings,
+    subset_ids: pa.Array | None,
+    force: bool,
 ) -> _Computed:
     subset = subset_ids is not None
     params = {
         **trait_parameters(now, settings),
         **lifecycle.parameters(now, settings),
     }
-    with wh.connect() as con:
-        if subset_ids is not None:
-            con.register("_subset_ids", pa.table({"customer_id": subset_ids}))
-            con.execute("CREATE TEMP TABLE _subset AS SELECT DISTINCT customer_id FROM _subset_ids")
-        for statement in base_statements(subset, settings):
-            if statement.strip():
-                run(con, statement, params)
-        run(con, rfm.scores_sql(settings, subset=subset), params)
-        run(con, lifecycle.stages_sql(settings), params)
-        run(con, _final_sql(), params)
-        changed = con.sql(_changed_sql(force)).to_arrow_table()
-        gone = con.sql(_gone_sql(subset)).to_arrow_table().column(0).combine_chunks()
-        transitions = con.sql(lifecycle.TRANSITIONS_SQL).to_arrow_table()
-        merged = con.sql(_merged_sql(subset)).to_arrow_table()
-        scope = con.sql("SELECT customer_id FROM _scope").to_arrow_table().column(0)
+    if subset_ids is not None:
+        con.register("_subset_ids", pa.table({"customer_id": subset_ids}))
+        con.execute("CREATE TEMP TABLE _subset AS SELECT DISTINCT customer_id FROM _subset_ids")
+    for statement in base_statements(subset, settings):
+        if statement.strip():
+            run(con, statement, params)
+    run(con, rfm.scores_sql(settings, subset=subset), params)
+    run(con, lifecycle.stages_sql(settings), params)
+    run(con, _final_sql(), params)
+    changed = con.sql(_changed_sql(force)).to_arrow_table()
+    gone = con.sql(_gone_sql(subset)).to_arrow_table().column(0).combine_chunks()
+    transitions = con.sql(lifecycle.TRANSITIONS_SQL).to_arrow_table()
+    merged = con.sql(_merged_sql(subset)).to_arrow_table()
+    scope = con.sql("SELECT customer_id FROM _scope").to_arrow_table().column(0)
     return _Computed(
         changed=changed.cast(TRAITS_SCHEMA),
         gone=gone,
@@ -168,7 +201,8 @@ def _stage_counts(merged: pa.Table) -> dict[tuple[str, str], int]:
 
 def _sync_rfm_tags(
     session: Session, table: pa.Table, *, now: datetime, restrict_to: pa.Array | None
-) -> None:
+) -> frozenset[int]:
+    """Make the 8 RFM tags exactly the groups just computed; returns their tag ids."""
     from siyu.audiences.tags import service as tags
 
     tags.ensure_group(
@@ -176,6 +210,7 @@ def _sync_rfm_tags(
     )
     groups = table.column("rfm_group")
     ids = table.column("customer_id")
+    synced: set[int] = set()
     for group in rfm.GROUPS:
         tag = tags.ensure_tag(
             session, rfm.TAG_GROUP, group.code, kind="rule", description=group.label
@@ -190,6 +225,8 @@ def _sync_rfm_tags(
         tags.sync_tag_members(
             session, tag.id, members, source=rfm.TAG_SOURCE, now=now, restrict_to=restrict_to
         )
+        synced.add(tag.id)
+    return frozenset(synced)
 
 
 def recompute(
@@ -199,6 +236,7 @@ def recompute(
     now: datetime,
     customer_ids: pa.Array | None = None,
     force_writeback: bool = False,
+    con: duckdb.DuckDBPyConnection | None = None,
 ) -> TraitsResult:
     """Recompute traits, RFM and lifecycle for every live customer (``customer_ids``
     None) or the given ones; see the module docstring for what is written."""
@@ -209,7 +247,7 @@ def recompute(
     if customer_ids is not None:
         subset_ids = pa.array(customer_ids, type=pa.int64()).drop_null()
     computed = _compute(
-        wh, now=moment, settings=settings, subset_ids=subset_ids, force=force_writeback
+        wh, now=moment, settings=settings, subset_ids=subset_ids, force=force_writeback, con=con
     )
     # The OLTP columns take aware UTC; `now` may come naive (UTC) or aware.
     at = moment.replace(tzinfo=UTC)
@@ -218,14 +256,22 @@ def recompute(
     transitions = lifecycle.record_transitions(session, computed.transitions, at=at)
     lifecycle.keep_distribution(session, _stage_counts(computed.merged), shop_today(at))
     if subset_ids is None:
-        _sync_rfm_tags(session, computed.merged, now=at, restrict_to=None)
+        rfm_tags = _sync_rfm_tags(session, computed.merged, now=at, restrict_to=None)
     else:
         in_scope = pc.is_in(computed.merged.column("customer_id"), value_set=computed.scope)
-        _sync_rfm_tags(session, computed.merged.filter(in_scope), now=at, restrict_to=subset_ids)
+        rfm_tags = _sync_rfm_tags(
+            session, computed.merged.filter(in_scope), now=at, restrict_to=subset_ids
+        )
     wh.write_derived(DERIVED_NAME, computed.merged)
+    if con is not None:
+        # The caller's later rules on this connection read the new traits, from memory
+        # (the table just written) rather than the file again for every rule.
+        con.register("_pinned_traits", computed.merged)
+        con.execute(f"CREATE OR REPLACE VIEW {DERIVED_NAME} AS SELECT * FROM _pinned_traits")
     return TraitsResult(
         customers=len(computed.scope),
         changed=written + deleted,
         transitions=transitions,
         seconds=time.perf_counter() - started,
+        rfm_tag_ids=rfm_tags,
     )

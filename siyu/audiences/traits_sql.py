@@ -98,14 +98,31 @@ def _restrict(subset: bool, column: str = "customer_id") -> str:
     return f" AND {column} IN (SELECT customer_id FROM _scope)" if subset else ""
 
 
+# A subset run reads the orders view once into ``_scoped_orders`` (its customers'
+# orders only) and takes both the paid orders and the order activity from it: each
+# pass over the view costs a scan of every order and its merge resolution (~0.5 s on
+# 10 M orders), the second pass over the few scoped rows next to nothing.
+SCOPED_ORDERS_SQL = """
+CREATE OR REPLACE TEMP TABLE _scoped_orders AS
+SELECT order_id, customer_id, created_at, paid_at, paid_amount, refunded_amount,
+       store_id, touchpoint
+FROM orders
+WHERE customer_id IN (SELECT customer_id FROM _scope)
+"""
+
+
+def _orders_source(subset: bool) -> str:
+    return "_scoped_orders" if subset else "orders"
+
+
 def paid_orders_sql(subset: bool) -> str:
     return f"""
 CREATE OR REPLACE TEMP TABLE _paid AS
 SELECT order_id, customer_id, paid_at, paid_amount - refunded_amount AS spend,
        store_id, touchpoint
-FROM orders
+FROM {_orders_source(subset)}
 WHERE paid_at IS NOT NULL AND paid_at <= $now AND paid_amount > refunded_amount
-  AND customer_id IS NOT NULL{_restrict(subset)}
+  AND customer_id IS NOT NULL
 """
 
 
@@ -218,8 +235,8 @@ def order_activity_sql(subset: bool) -> str:
     return f"""
 CREATE OR REPLACE TEMP TABLE _order_activity AS
 SELECT customer_id, max(created_at) AS last_order_created_at
-FROM orders
-WHERE created_at <= $now AND customer_id IS NOT NULL{_restrict(subset)}
+FROM {_orders_source(subset)}
+WHERE created_at <= $now AND customer_id IS NOT NULL
 GROUP BY customer_id
 """
 
@@ -297,6 +314,7 @@ def base_statements(subset: bool, settings: AudienceSettings) -> list[str]:
     """Every statement that builds ``_base`` (one row per customer in ``_scope``)."""
     return [
         scope_sql(subset),
+        *([SCOPED_ORDERS_SQL] if subset else []),
         paid_orders_sql(subset),
         ORDER_AGGREGATES_SQL,
         FAVOURITE_CATEGORY_SQL,

@@ -27,7 +27,7 @@ from siyu.staff.principal import command_line_principal
 from siyu.warehouse import export
 from siyu.warehouse.engine import Warehouse
 from tests.audiences.segments_helpers import holders, members, segment_events
-from tests.warehouse.factories import make_customer, make_event
+from tests.warehouse.factories import make_customer, make_event, make_order
 
 Write = Callable[[], AbstractContextManager[Session]]
 ACTOR = command_line_principal("test")
@@ -201,3 +201,55 @@ def test_an_unsynced_warehouse_never_empties_a_segment(
     assert "not been synced" in result.error
     assert members(session, segment.id) == ids
     assert count(session, OutboxEvent) == events
+
+
+def test_one_run_reads_its_own_traits_and_chained_rule_tags(
+    committed_engine: Engine, write: Write, warehouse: Warehouse, frozen_clock: clock.FrozenClock
+) -> None:
+    """The first run on a warehouse without traits: segments of the same run read the
+    traits just computed (the shared connection re-points ``traits``), a rule tag that
+    reads another rule tag sees its members, and the RFM tags made by the traits step
+    are not evaluated a second time."""
+    from siyu.audiences import rfm
+    from siyu.models.customer import Tag
+
+    frozen_clock.set(T0)
+    people = _brand(write)
+    with write() as session:
+        buyer = session.get(Customer, people["c"])
+        assert buyer is not None
+        make_order(session, buyer, at=T0 - timedelta(days=2))
+    export.sync(committed_engine, warehouse, now=clock.now())
+    with write() as session:
+        lookers = tag_manage.create_tag(
+            session, ACTOR, TagIn(group_name="兴趣", name="口红关注", rule=LOOKERS)
+        )
+        shanghai_lookers = tag_manage.create_tag(
+            session,
+            ACTOR,
+            TagIn(
+                group_name="兴趣",
+                name="上海口红关注",
+                rule={"all": [{"tag": lookers.id, "has": True}, SHANGHAI]},
+            ),
+        )
+        buyers = segments.create(
+            session,
+            ACTOR,
+            SegmentIn(name="有购买", rule={"trait": "orders_total", "op": ">=", "value": 1}),
+        ).id
+        active = segments.create(
+            session,
+            ACTOR,
+            SegmentIn(
+                name="近7天活跃", rule={"trait": "last_active_at", "op": "within_days", "value": 7}
+            ),
+        ).id
+        summary = refresh.refresh_all(session, warehouse, now=clock.now())
+        assert members(session, buyers) == [people["c"]]
+        assert members(session, active) == sorted([people["a"], people["b"], people["c"]])
+        assert holders(session, shanghai_lookers.id) == [people["a"]]
+        rfm_tags = set(session.scalars(select(Tag.id).where(Tag.group_name == rfm.TAG_GROUP)))
+        assert len(rfm_tags) == len(rfm.GROUPS)
+        assert set(summary.tags) == {lookers.id, shanghai_lookers.id}
+        assert sum(len(holders(session, tag_id)) for tag_id in rfm_tags) == 1

@@ -186,6 +186,15 @@ def test_merged_customers_resolve_to_the_survivor(
         (survivor_id, "active"),
         (merged_id, "merged"),
     ]
+    # Pinned for a long run (the customers now span two files): the same answers.
+    views = ("events", "orders", "order_lines", "identities", "live_customers", "customers")
+    with wh.connect() as con:
+        unpinned = {v: con.sql(f"SELECT customer_id FROM {v} ORDER BY 1").fetchall() for v in views}
+        wh.pin_customers(con)
+        pinned = {v: con.sql(f"SELECT customer_id FROM {v} ORDER BY 1").fetchall() for v in views}
+        plan = str(con.sql("EXPLAIN SELECT * FROM live_customers").fetchall())
+    assert pinned == unpinned
+    assert "_pinned_customers" in plan
 
 
 def test_erased_customers_identities_are_hidden(

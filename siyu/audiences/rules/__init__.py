@@ -5,7 +5,12 @@ attributes, tags, identities and tracked events, checked by ``parse``, shown by
 from __future__ import annotations
 
 from siyu.audiences.rules.compile import CompiledRule, compile_rule
-from siyu.audiences.rules.context import members, open_context, register_oltp_tables
+from siyu.audiences.rules.context import (
+    members,
+    open_context,
+    register_customer_tags,
+    register_oltp_tables,
+)
 from siyu.audiences.rules.describe import describe
 from siyu.audiences.rules.model import Rule
 from siyu.audiences.rules.parse import iter_conditions, parse, referenced_tag_ids
@@ -22,5 +27,6 @@ __all__ = [
     "parse",
     "preview",
     "referenced_tag_ids",
+    "register_customer_tags",
     "register_oltp_tables",
 ]

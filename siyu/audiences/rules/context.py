@@ -9,7 +9,7 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import select
+from sqlalchemy import Executable, select
 from sqlalchemy.orm import Session
 
 from siyu.audiences.rules.compile import RESTRICT_VIEW, compile_rule
@@ -19,30 +19,41 @@ from siyu.warehouse.engine import Warehouse
 
 # Tags and WeCom relations change by the minute (operators tag by hand, guides add
 # contacts), so they are read from the OLTP database rather than the last export.
-_BATCH = 100_000
 
 
-def _id_table(session: Session, statement: object, names: tuple[str, str]) -> pa.Table:
-    first: list[int] = []
-    second: list[int] = []
-    for row in session.execute(statement).yield_per(_BATCH):  # type: ignore[call-overload]
-        first.append(row[0])
-        second.append(row[1])
-    return pa.table({names[0]: pa.array(first, pa.int64()), names[1]: pa.array(second, pa.int64())})
+def _id_table(session: Session, statement: Executable, names: tuple[str, str]) -> pa.Table:
+    # Straight off the driver's cursor (400 k tag rows: 1.4 s through the ORM's row
+    # handling, a fraction of that here).
+    result = session.connection().execute(statement)
+    try:
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
+    first = pa.array([row[0] for row in rows], pa.int64())
+    second = pa.array([row[1] for row in rows], pa.int64())
+    return pa.table({names[0]: first, names[1]: second})
 
 
 def register_oltp_tables(
     con: duckdb.DuckDBPyConnection, session: Session, *, tag_ids: Collection[int] | None = None
 ) -> None:
     """Register ``customer_tags`` (only ``tag_ids`` when given) and ``active_staff_links``."""
-    tags = select(CustomerTag.customer_id, CustomerTag.tag_id)
-    if tag_ids is not None:
-        tags = tags.where(CustomerTag.tag_id.in_(list(tag_ids)))
-    con.register("customer_tags", _id_table(session, tags, ("customer_id", "tag_id")))
+    register_customer_tags(con, session, tag_ids=tag_ids)
     links = select(CustomerStaffLink.customer_id, CustomerStaffLink.staff_id).where(
         CustomerStaffLink.removed_at.is_(None)
     )
     con.register("active_staff_links", _id_table(session, links, ("customer_id", "staff_id")))
+
+
+def register_customer_tags(
+    con: duckdb.DuckDBPyConnection, session: Session, *, tag_ids: Collection[int] | None = None
+) -> None:
+    """(Re)register ``customer_tags`` from the OLTP session, e.g. after rule tags were
+    written and later rules must see them."""
+    tags = select(CustomerTag.customer_id, CustomerTag.tag_id)
+    if tag_ids is not None:
+        tags = tags.where(CustomerTag.tag_id.in_(list(tag_ids)))
+    con.register("customer_tags", _id_table(session, tags, ("customer_id", "tag_id")))
 
 
 def open_context(

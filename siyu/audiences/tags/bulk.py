@@ -8,8 +8,8 @@ chunked executemany INSERTs and ``IN`` DELETEs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -39,13 +39,37 @@ def to_ids(values: pa.Array | pa.ChunkedArray | Sequence[int] | IdArray | None) 
     else:
         array = np.asarray(list(values) if not isinstance(values, np.ndarray) else values)
         array = array.astype(np.int64, copy=False) if array.size else np.empty(0, np.int64)
-    return np.unique(array)
+    return sorted_unique(array)
 
 
 def read_ids(session: Session, statement: Select[Any]) -> IdArray:
-    """The single integer column of ``statement`` as sorted unique ids."""
-    rows = session.execute(statement).scalars().all()
-    return np.unique(np.fromiter(rows, dtype=np.int64, count=len(rows)))
+    """The single integer column of ``statement`` as sorted unique ids (NULLs dropped).
+
+    Read straight off the driver's cursor: a segment of 500 k members took 0.85 s
+    through the ORM's row handling and 0.17 s this way (bench/audiences.py (c),
+    where an incremental refresh reads some twenty such memberships)."""
+    result = session.connection().execute(statement)
+    try:
+        values = np.fromiter(
+            (row[0] for row in cast(Iterable[Any], result.cursor) if row[0] is not None),
+            dtype=np.int64,
+        )
+    finally:
+        result.close()
+    return sorted_unique(values)
+
+
+def sorted_unique(values: IdArray) -> IdArray:
+    """``np.unique`` for int64 ids, skipping the work when they are already strictly
+    increasing (an index read usually is): numpy's hash-based unique took 0.25 s on
+    500 k ids that needed nothing."""
+    if len(values) < 2 or bool((values[1:] > values[:-1]).all()):
+        return values
+    values = np.sort(values)
+    keep = np.empty(len(values), dtype=bool)
+    keep[0] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
 
 
 def stored_ids(session: Session, column: Any, condition: Any, restrict: IdArray | None) -> IdArray:
@@ -53,10 +77,11 @@ def stored_ids(session: Session, column: Any, condition: Any, restrict: IdArray 
     ``restrict`` when given): a few IN lists for a small incremental set, one read of
     every row otherwise."""
     if restrict is not None and len(restrict) <= RESTRICTED_READ_LIMIT:
-        held: list[int] = []
-        for chunk in chunks(restrict):
-            held.extend(session.scalars(select(column).where(condition, column.in_(chunk))))
-        return np.unique(np.asarray(held, dtype=np.int64))
+        parts = [
+            read_ids(session, select(column).where(condition, column.in_(chunk)))
+            for chunk in chunks(restrict)
+        ]
+        return sorted_unique(np.concatenate(parts)) if parts else np.empty(0, np.int64)
     return within(read_ids(session, select(column).where(condition)), restrict)
 
 
@@ -96,13 +121,13 @@ def active_only(session: Session, ids: IdArray) -> IdArray:
         highest = session.scalar(select(func.max(Customer.id))) or 0
         kept = np.setdiff1d(ids, inactive, assume_unique=True)
         return kept[kept <= highest]
-    found: list[int] = []
-    for chunk in chunks(ids):
-        found.extend(
-            session.scalars(
-                select(Customer.id).where(
-                    Customer.id.in_(chunk), Customer.status == CustomerStatus.ACTIVE
-                )
-            )
+    parts = [
+        read_ids(
+            session,
+            select(Customer.id).where(
+                Customer.id.in_(chunk), Customer.status == CustomerStatus.ACTIVE
+            ),
         )
-    return np.unique(np.asarray(found, dtype=np.int64))
+        for chunk in chunks(ids)
+    ]
+    return sorted_unique(np.concatenate(parts))
