@@ -307,10 +307,20 @@ FROM o WHERE i % 3 = 0 AND status <> 'cancelled'
 """
 
 
-def events(sizes: Sizes, *, days: float = EVENT_DAYS, received_lag_seconds: int = 2) -> str:
+def events(
+    sizes: Sizes,
+    *,
+    days: float = EVENT_DAYS,
+    received_lag_seconds: int = 2,
+    session_events: int = 1,
+) -> str:
     """Tracked events: product views (口红 among them), pages, carts, searches, shares,
-    subscribe opt-ins and coupon claims over the last ``days`` days."""
+    subscribe opt-ins and coupon claims over the last ``days`` days.
+
+    ``session_events`` > 1 gives runs of that many consecutive events to one customer
+    (a visit), as live traffic arrives; 1 draws every event's customer on its own."""
     last = sizes.first_event + sizes.events
+    who = "i" if session_events == 1 else f"(i // {session_events})"
     # Evening-heavy hour of day: fold u² onto the day so ~half the events fall 18–24 h.
     moment = f"ago(u(i, 3) * {days})"
     kind = (
@@ -322,7 +332,7 @@ def events(sizes: Sizes, *, days: float = EVENT_DAYS, received_lag_seconds: int 
     )
     return f"""
 WITH e AS (
-  SELECT i, {_skewed_customer("i", 1, sizes.customers, 0.85)} AS customer_id, {kind} AS type,
+  SELECT i, {_skewed_customer(who, 1, sizes.customers, 0.85)} AS customer_id, {kind} AS type,
     {moment} AS occurred_at, 1 + hash(i, 4) % {PRODUCTS} AS product
   FROM range({sizes.first_event}, {last}) t(i)
 )

@@ -80,13 +80,17 @@ JOIN _stages s ON s.customer_id = b.customer_id
 """
 
 
-def _changed_sql(force: bool) -> str:
+def _changed_sql(force: bool, subset: bool) -> str:
     columns = ", ".join(f"n.{name}" for name in TRAIT_COLUMNS)
     if force:
         return f"SELECT {columns} FROM _new n"
     differs = " OR ".join(f"n.{name} IS DISTINCT FROM p.{name}" for name in COMPARED_COLUMNS)
+    # The stored rows of the scope only: DuckDB builds the LEFT JOIN's hash table on
+    # its right side, and a subset run would otherwise build it over every customer.
+    stored = "(SELECT * FROM traits WHERE customer_id IN (SELECT customer_id FROM _scope))"
     return f"""
-SELECT {columns} FROM _new n LEFT JOIN traits p ON p.customer_id = n.customer_id
+SELECT {columns} FROM _new n LEFT JOIN {stored if subset else "traits"} p
+  ON p.customer_id = n.customer_id
 WHERE p.customer_id IS NULL OR {differs}
 """
 
@@ -177,7 +181,7 @@ def _compute_on(
     run(con, rfm.scores_sql(settings, subset=subset), params)
     run(con, lifecycle.stages_sql(settings), params)
     run(con, _final_sql(), params)
-    changed = con.sql(_changed_sql(force)).to_arrow_table()
+    changed = con.sql(_changed_sql(force, subset)).to_arrow_table()
     gone = con.sql(_gone_sql(subset)).to_arrow_table().column(0).combine_chunks()
     transitions = con.sql(lifecycle.TRANSITIONS_SQL).to_arrow_table()
     merged = con.sql(_merged_sql(subset)).to_arrow_table()

@@ -321,49 +321,52 @@ def _insert_sqlite(
     """The SQLite fast path: plain executemany with values already in storage form.
 
     SQLAlchemy's per-value type processing and RETURNING cost ~40 µs per event here,
-    more than everything else together (bench/ingest.py). Which ids are new is read
-    first: the transaction began with ``BEGIN IMMEDIATE`` and so already holds the
-    database's only write lock, and no other writer can add an id in between.
-    ON CONFLICT stays as the backstop.
+    more than everything else together (bench/ingest.py). Which events are new is
+    told by SQLite itself: ``ON CONFLICT (event_id) DO NOTHING`` skips a repeat and
+    the connection's change counter counts the rows stored. When it equals the batch
+    (the usual case) every event is new and nothing more is read; otherwise the new
+    rows are the ones above the highest id before the insert — the transaction began
+    with ``BEGIN IMMEDIATE`` and holds the database's only write lock, so no other
+    writer adds rows in between, and a new rowid is always above every existing one.
+    (Reading the ids that already existed first cost ~1.5 ms of a 17 ms batch.)
     """
     connection = session.connection()
-    ids = [item.event_id for item in checked]
-    existing: set[str] = set()
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        marks = ",".join("?" * len(chunk))
-        existing.update(
-            connection.exec_driver_sql(
-                f"SELECT event_id FROM tracked_event WHERE event_id IN ({marks})",  # noqa: S608
-                tuple(chunk),
-            ).scalars()
-        )
-    fresh = [item for item in checked if item.event_id not in existing] if existing else checked
-    if fresh:
-        text = _batch_json_encoder()
-        received = sqlite_time(received_at)
-        for item in fresh:
-            out[item.index] = sqlite_time(item.occurred_at)
-        # Tuples built straight from the checked events (no intermediate row dicts).
-        # exec_driver_sql: straight to sqlite3's executemany, no per-row compilation.
+    driver = connection.connection.driver_connection
+    text = _batch_json_encoder()
+    received = sqlite_time(received_at)
+    for item in checked:
+        out[item.index] = sqlite_time(item.occurred_at)
+    highest = connection.exec_driver_sql("SELECT max(id) FROM tracked_event").scalar()
+    changes_before = driver.total_changes  # type: ignore[union-attr]
+    # Tuples built straight from the checked events (no intermediate row dicts).
+    # exec_driver_sql: straight to sqlite3's executemany, no per-row compilation.
+    connection.exec_driver_sql(
+        _SQLITE_INSERT,
+        [
+            (
+                item.event_id,
+                customers[item.index],
+                item.type,
+                out[item.index],
+                received,
+                item.touchpoint,
+                code_refs[item.channel_code].id if item.channel_code else None,
+                text(item.context),
+                text(item.properties),
+            )
+            for item in checked
+        ],
+    )
+    stored = driver.total_changes - changes_before  # type: ignore[union-attr]
+    if stored == len(checked):
+        return {item.event_id for item in checked}
+    if stored == 0:
+        return set()
+    return set(
         connection.exec_driver_sql(
-            _SQLITE_INSERT,
-            [
-                (
-                    item.event_id,
-                    customers[item.index],
-                    item.type,
-                    out[item.index],
-                    received,
-                    item.touchpoint,
-                    code_refs[item.channel_code].id if item.channel_code else None,
-                    text(item.context),
-                    text(item.properties),
-                )
-                for item in fresh
-            ],
-        )
-    return {item.event_id for item in fresh}
+            "SELECT event_id FROM tracked_event WHERE id > ?", (highest or 0,)
+        ).scalars()
+    )
 
 
 def _attribute(

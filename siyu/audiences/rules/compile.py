@@ -118,12 +118,18 @@ def compile_rule(rule: Rule, *, now: datetime, restricted: bool = False) -> Comp
     compiler = _Compiler(naive_utc(now), restricted)
     condition = compiler.rule(rule)
     joins = []
+    # Restricted, the joined sides are cut to the restricted ids too: DuckDB builds
+    # its hash table on the right side of a LEFT JOIN, and building it over every
+    # customer's traits cost ~0.1 s per rule of an incremental refresh.
+    within = f" WHERE {compiler.restrict('customer_id')}" if restricted else ""
     if compiler.uses_traits:
-        joins.append("LEFT JOIN traits t ON t.customer_id = c.customer_id")
+        traits = f"(SELECT * FROM traits{within})" if restricted else "traits"
+        joins.append(f"LEFT JOIN {traits} t ON t.customer_id = c.customer_id")
     if compiler.uses_membership:
+        member_filter = f" WHERE {compiler.restrict('m.customer_id')}" if restricted else ""
         joins.append(
             "LEFT JOIN (SELECT m.customer_id, tr.code AS tier_code, tr.rank AS tier_rank "
-            "FROM memberships m LEFT JOIN tiers tr ON tr.tier_id = m.tier_id) ms "
+            f"FROM memberships m LEFT JOIN tiers tr ON tr.tier_id = m.tier_id{member_filter}) ms "
             "ON ms.customer_id = c.customer_id"
         )
     filters = ["c.customer_id IS NOT NULL"]
