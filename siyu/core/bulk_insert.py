@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import JSON, Table
 from sqlalchemy.orm import Session
 
+from siyu.core.json_text import batch_json_encoder
+
 # Rows per executemany batch on SQLite.
 CHUNK = 5000
 
@@ -44,7 +46,7 @@ def insert_many(
     if dialect.name == "postgresql":
         return _insert_unnest(session, table, columns, rows, fixed, conflict)
     names = [*columns, *fixed]
-    processors = [table.c[name].type._cached_bind_processor(dialect) for name in columns]
+    processors = [_sqlite_processor(table, name, dialect) for name in columns]
     constant_values = tuple(
         _processed(table, name, value, dialect) for name, value in fixed.items()
     )
@@ -70,6 +72,22 @@ def insert_many(
         connection.exec_driver_sql(sql, batch)
         sent += len(batch)
     return sent
+
+
+def _sqlite_processor(table: Table, name: str, dialect: Any) -> Any:
+    """The column's bind processor; for JSON documents, the same text from one C
+    encoder (``json_text``): SQLAlchemy's processor, json.dumps per value, was ~3.6 µs
+    of every outbox row of a bulk emit (half a million for a segment's first fill)."""
+    process = table.c[name].type._cached_bind_processor(dialect)
+    if process is None or not isinstance(table.c[name].type.dialect_impl(dialect), JSON):
+        return process
+    text = batch_json_encoder()
+
+    def document(value: Any) -> Any:
+        # Plain documents only; anything else (JSON.NULL, SQL NULL) the usual way.
+        return text(value) if isinstance(value, dict | list) else process(value)
+
+    return document
 
 
 def _on_conflict(conflict: Sequence[str] | None) -> str:

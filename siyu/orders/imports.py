@@ -15,7 +15,6 @@ payment provider ``offline``, no stock movements (the goods left long ago).
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +24,7 @@ from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from siyu.core import clock
+from siyu.core.event_ids import new_event_id
 from siyu.core.notify import request_wake
 from siyu.models.base import new_public_id
 from siyu.models.catalog import Product, Sku
@@ -423,7 +423,7 @@ def _write_history(
     ]
     outbox_rows = [
         {
-            "event_id": str(uuid.uuid4()),
+            "event_id": new_event_id(),
             "name": ORDER_IMPORTED,
             "payload": {
                 **events.payload_from_rows(order, order["lines"]),
