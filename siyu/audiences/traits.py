@@ -82,8 +82,11 @@ JOIN _stages s ON s.customer_id = b.customer_id
 
 def _changed_sql(force: bool, subset: bool) -> str:
     columns = ", ".join(f"n.{name}" for name in TRAIT_COLUMNS)
+    # In customer order: the upsert then walks customer_trait's key (and the foreign
+    # key's customer rows) front to back; in DuckDB's hash-join order each row landed
+    # on another page, 31.6 against 7.1 µs a row on a 1 M-row table.
     if force:
-        return f"SELECT {columns} FROM _new n"
+        return f"SELECT {columns} FROM _new n ORDER BY n.customer_id"
     differs = " OR ".join(f"n.{name} IS DISTINCT FROM p.{name}" for name in COMPARED_COLUMNS)
     # The stored rows of the scope only: DuckDB builds the LEFT JOIN's hash table on
     # its right side, and a subset run would otherwise build it over every customer.
@@ -92,6 +95,7 @@ def _changed_sql(force: bool, subset: bool) -> str:
 SELECT {columns} FROM _new n LEFT JOIN {stored if subset else "traits"} p
   ON p.customer_id = n.customer_id
 WHERE p.customer_id IS NULL OR {differs}
+ORDER BY n.customer_id
 """
 
 
