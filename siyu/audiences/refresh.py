@@ -122,16 +122,18 @@ def _refresh_tags(
     con: DuckDBPyConnection,
     wh: Warehouse,
     summary: RefreshSummary,
+    ordered: tuple[list[Tag], set[int]],
     *,
     now: datetime,
     restrict: Any,
     tag_ids: set[int],
     skip: frozenset[int],
 ) -> None:
+    """Each rule tag of ``ordered`` (``_ordered_rule_tags``) but those in ``skip``."""
     from siyu.audiences import rules
 
-    ordered, read_by_others = _ordered_rule_tags(session)
-    for tag in ordered:
+    tags_in_order, read_by_others = ordered
+    for tag in tags_in_order:
         if tag.id in skip:
             continue
         try:
@@ -168,7 +170,8 @@ def refresh_all(
     if customer_ids is not None and len(customer_ids) == 0:
         return summary
     segment_ids = segments.active_rule_segment_ids(session)
-    rule_tags, _ = _ordered_rule_tags(session)
+    ordered = _ordered_rule_tags(session)
+    rule_tags = ordered[0]
     tag_ids = referenced_tags(
         session, [tag.rule for tag in rule_tags] + segments.rules_of(session, segment_ids)
     )
@@ -194,6 +197,7 @@ def refresh_all(
                 con,
                 wh,
                 summary,
+                ordered,
                 now=now,
                 restrict=customer_ids,
                 tag_ids=tag_ids,

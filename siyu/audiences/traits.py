@@ -145,16 +145,14 @@ def _compute(
         # they do not hold memory while the segments run.
         before = _temp_tables(con)
         try:
-            return _compute_on(
-                con, wh, now=now, settings=settings, subset_ids=subset_ids, force=force
-            )
+            return _compute_on(con, now=now, settings=settings, subset_ids=subset_ids, force=force)
         finally:
             for name in _temp_tables(con) - before:
                 con.execute(f'DROP TABLE IF EXISTS "{name}"')
             if subset_ids is not None:
                 con.unregister("_subset_ids")
     with wh.connect() as own:
-        return _compute_on(own, wh, now=now, settings=settings, subset_ids=subset_ids, force=force)
+        return _compute_on(own, now=now, settings=settings, subset_ids=subset_ids, force=force)
 
 
 def _temp_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -164,7 +162,6 @@ def _temp_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 def _compute_on(
     con: duckdb.DuckDBPyConnection,
-    wh: Warehouse,
     *,
     now: datetime,
     settings: config.AudienceSettings,
@@ -247,7 +244,10 @@ def recompute(
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> TraitsResult:
     """Recompute traits, RFM and lifecycle for every live customer (``customer_ids``
-    None) or the given ones; see the module docstring for what is written."""
+    None) or the given ones; see the module docstring for what is written.
+
+    ``con``: the caller's warehouse connection (``refresh.refresh_all`` shares one
+    across a run); its ``traits`` view then reads the new traits from memory."""
     started = time.perf_counter()
     settings = config.load(session)
     moment = naive_utc(now)

@@ -14,21 +14,13 @@ from sqlalchemy.orm import Session
 
 from siyu.audiences.rules.compile import RESTRICT_VIEW, compile_rule
 from siyu.audiences.rules.model import Rule
+from siyu.audiences.tags import bulk
 from siyu.models.customer import CustomerStaffLink, CustomerTag
 from siyu.warehouse.engine import Warehouse
 
-# Tags and WeCom relations change by the minute (operators tag by hand, guides add
-# contacts), so they are read from the OLTP database rather than the last export.
-
 
 def _id_table(session: Session, statement: Executable, names: tuple[str, str]) -> pa.Table:
-    # Straight off the driver's cursor (400 k tag rows: 1.4 s through the ORM's row
-    # handling, a fraction of that here).
-    result = session.connection().execute(statement)
-    try:
-        rows = result.cursor.fetchall()
-    finally:
-        result.close()
+    rows = bulk.driver_rows(session, statement)
     first = pa.array([row[0] for row in rows], pa.int64())
     second = pa.array([row[1] for row in rows], pa.int64())
     return pa.table({names[0]: first, names[1]: second})
@@ -37,7 +29,10 @@ def _id_table(session: Session, statement: Executable, names: tuple[str, str]) -
 def register_oltp_tables(
     con: duckdb.DuckDBPyConnection, session: Session, *, tag_ids: Collection[int] | None = None
 ) -> None:
-    """Register ``customer_tags`` (only ``tag_ids`` when given) and ``active_staff_links``."""
+    """Register ``customer_tags`` (only ``tag_ids`` when given) and ``active_staff_links``.
+
+    Tags and WeCom relations change by the minute (operators tag by hand, guides add
+    contacts), so they are read from the OLTP database rather than the last export."""
     register_customer_tags(con, session, tag_ids=tag_ids)
     links = select(CustomerStaffLink.customer_id, CustomerStaffLink.staff_id).where(
         CustomerStaffLink.removed_at.is_(None)
