@@ -10,7 +10,6 @@ statement per row.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -138,7 +137,8 @@ def _insert_unnest(
         values = [list(column) for column in zip(*chunk, strict=True)]
         for index, name in enumerate(columns):
             if name in json_columns:
-                values[index] = [json.dumps(value) for value in values[index]]
+                text = batch_json_encoder()
+                values[index] = [text(value) for value in values[index]]
         connection.exec_driver_sql(sql, (*constant_values, *values))
 
     for row in rows:

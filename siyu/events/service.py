@@ -295,7 +295,7 @@ def _insert_sqlite(
     rows are the ones above the highest id before the insert — the transaction began
     with ``BEGIN IMMEDIATE`` and holds the database's only write lock, so no other
     writer adds rows in between, and a new rowid is always above every existing one.
-    (Reading the ids that already existed first cost ~1.5 ms of a 17 ms batch.)
+    (Reading the ids that already existed first cost ~0.5 ms of a 17 ms batch.)
     """
     connection = session.connection()
     driver = connection.connection.driver_connection
