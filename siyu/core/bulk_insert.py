@@ -3,9 +3,9 @@
 Tag and segment memberships, their histories and the domain events that announce
 them can reach a million rows in one refresh; Core's executemany spends most of that
 time in per-parameter bookkeeping. Here the statement is compiled once, values go
-through each column's own bind processor (UTC datetimes, JSON) as a Core insert
-would, and PostgreSQL gets one ``unnest`` statement per chunk instead of one
-statement per row.
+through each column's own bind processor (UTC datetimes; JSON documents as the same
+text from one encoder, ``json_text``) as a Core insert would, and PostgreSQL gets
+one ``unnest`` statement per chunk instead of one statement per row.
 """
 
 from __future__ import annotations
@@ -34,11 +34,12 @@ def insert_many(
     """INSERT ``rows`` (values of ``columns``) plus the same ``constants`` in every row,
     executemany on the driver in CHUNK batches; returns the rows sent.
 
-    The values go through each column's own bind processor (UTC datetimes, JSON), as
-    a Core insert would, but the statement is compiled once and the per-row work is
-    one tuple: a million-row membership change spent most of its time in Core's
-    per-parameter bookkeeping. ``conflict`` names a unique key to skip duplicates on
-    (``ON CONFLICT … DO NOTHING``, which SQLite and PostgreSQL both speak).
+    The values go through each column's own bind processor (UTC datetimes; JSON
+    documents as json.dumps would write them), as a Core insert would, but the
+    statement is compiled once and the per-row work is one tuple: a million-row
+    membership change spent most of its time in Core's per-parameter bookkeeping.
+    ``conflict`` names a unique key to skip duplicates on (``ON CONFLICT … DO
+    NOTHING``, which SQLite and PostgreSQL both speak).
     """
     dialect = session.get_bind().dialect
     fixed = dict(constants or {})

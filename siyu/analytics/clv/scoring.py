@@ -21,6 +21,7 @@ from siyu.analytics.clv.gamma_gamma import expected_order_value
 from siyu.analytics.clv.models import COUNT_MODELS, CountModel
 from siyu.analytics.clv.summary import CustomerSummary, IntArray
 from siyu.core.bulk_insert import insert_many
+from siyu.core.db import driver_rows
 from siyu.models.analytics import CustomerValue
 from siyu.models.customer import Customer
 
@@ -83,7 +84,9 @@ def write_scores(
 ) -> int:
     """Replace every ``customer_value`` row; customers the OLTP database no longer has
     (erased after the warehouse export) are skipped. Returns the rows written."""
-    existing = np.fromiter(session.scalars(select(Customer.id)), dtype=np.int64)
+    existing = np.fromiter(
+        (row[0] for row in driver_rows(session, select(Customer.id))), dtype=np.int64
+    )
     keep = np.isin(scores.customer_ids, existing)
     session.execute(delete(CustomerValue))
     columns = (

@@ -14,13 +14,13 @@ from sqlalchemy.orm import Session
 
 from siyu.audiences.rules.compile import RESTRICT_VIEW, compile_rule
 from siyu.audiences.rules.model import Rule
-from siyu.audiences.tags import bulk
+from siyu.core.db import driver_rows
 from siyu.models.customer import CustomerStaffLink, CustomerTag
 from siyu.warehouse.engine import Warehouse
 
 
 def _id_table(session: Session, statement: Executable, names: tuple[str, str]) -> pa.Table:
-    rows = bulk.driver_rows(session, statement)
+    rows = driver_rows(session, statement)
     first = pa.array([row[0] for row in rows], pa.int64())
     second = pa.array([row[1] for row in rows], pa.int64())
     return pa.table({names[0]: first, names[1]: second})

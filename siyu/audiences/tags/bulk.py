@@ -8,15 +8,16 @@ chunked executemany INSERTs and ``IN`` DELETEs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, cast
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
-from sqlalchemy import Executable, Select, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from siyu.core import db
 from siyu.models.customer import Customer, CustomerStatus
 
 IdArray = NDArray[np.int64]
@@ -48,20 +49,9 @@ def read_ids(session: Session, statement: Select[Any]) -> IdArray:
     Read straight off the driver's cursor: a segment of 500 k members took 0.85 s
     through the ORM's row handling and 0.17 s this way (bench/audiences.py (c),
     where an incremental refresh reads some twenty such memberships)."""
-    rows = driver_rows(session, statement)
+    rows = db.driver_rows(session, statement)
     values = np.fromiter((row[0] for row in rows if row[0] is not None), dtype=np.int64)
     return sorted_unique(values)
-
-
-def driver_rows(session: Session, statement: Executable) -> list[Any]:
-    """Every row of ``statement`` as the DBAPI driver returns it (tuples), skipping
-    SQLAlchemy's per-row result handling: for id columns read by the hundred
-    thousand, that handling was most of the time."""
-    result = session.connection().execute(statement)
-    try:
-        return list(cast(Iterable[Any], result.cursor))
-    finally:
-        result.close()
 
 
 def sorted_unique(values: IdArray) -> IdArray:
