@@ -52,6 +52,7 @@ from siyu.core.settings import Settings, get_settings
 from siyu.core.settings import install as install_settings
 from siyu.core.worker import Worker
 from siyu.coupons.api import router as coupons_router
+from siyu.coupons.claim_fast_path import ClaimFastPath
 from siyu.coupons.shop_api import router as shop_coupons_router
 from siyu.customers import access as _customer_access  # noqa: F401  (registers the scope)
 from siyu.customers.api import router as customers_router
@@ -125,6 +126,13 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         try:
             yield
         finally:
+            # The plain ASGI routes' writer threads (made on first use): their
+            # last batches commit before the database goes.
+            for name in ("coupon_claims", "flash_sale"):
+                runtime = getattr(app.state, name, None)
+                if runtime is not None:
+                    runtime.stop()
+                    delattr(app.state, name)
             if worker is not None:
                 worker.stop(timeout=10)
             if wake_bridge is not None:
@@ -147,6 +155,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(ReserveFastPath)  # the flash sale's reserve click, before FastAPI
+    app.add_middleware(ClaimFastPath)  # coupon-centre claims, likewise
     app.include_router(health_router)
     # Fixed paths (/api/v1/audiences/config|rfm|lifecycle) before any /audiences/{id}.
     app.include_router(audience_insights_router)

@@ -134,6 +134,13 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 
 
+def read_only_session(factory: sessionmaker[Session]) -> Session:
+    """A session for reads only, outside a request: on SQLite it never queues for
+    the writer lock (``_install_writer_queue``). Close it after use."""
+    connection = factory.kw["bind"].connect().execution_options(**{READ_ONLY_OPTION: True})
+    return Session(bind=connection)
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A unit of work outside a request (CLI, jobs): commit on success, roll back on error."""

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from siyu.core.errors import Conflict, NotFound, PayloadTooLarge, PermissionDenied, ValidationFailed
+from siyu.core.errors import (
+    Conflict,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    ServiceUnavailable,
+    ValidationFailed,
+)
 
 
 class TemplateNotFound(NotFound):
@@ -91,3 +98,11 @@ class GrantTooLarge(PayloadTooLarge):
 class InvalidGrant(ValidationFailed):
     code = "coupon.grant_invalid"
     message = "The grant file could not be read."
+
+
+class ClaimUnavailable(ServiceUnavailable):
+    """The claim could not be written (the database refused it for a reason that is
+    not a business rule); nothing was issued, and the claim can be retried."""
+
+    code = "coupon.claim_unavailable"
+    message = "The claim could not be recorded; please try again."

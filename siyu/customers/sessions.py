@@ -128,6 +128,27 @@ def token_from_headers(request: Request) -> str | None:
     return None
 
 
+_TOKEN_HEADER_RAW = TOKEN_HEADER.lower().encode()
+
+
+def token_from_asgi_headers(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """:func:`token_from_headers` on a raw ASGI scope's headers (the plain ASGI
+    routes of ``siyu.core.asgi_routes``)."""
+    token = authorization = None
+    for name, value in headers:
+        if name == _TOKEN_HEADER_RAW:
+            if token is None:
+                token = value
+        elif name == b"authorization" and authorization is None:
+            authorization = value
+    if token:
+        return token.decode("latin-1").strip()
+    scheme, _, credentials = (authorization or b"").decode("latin-1").partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip().startswith(TOKEN_PREFIX + "_"):
+        return credentials.strip()
+    return None
+
+
 def current_customer(request: Request, session: SessionDep) -> ShopCustomer:
     """Dependency for storefront routes: the session's customer, or 401."""
     customer = resolve_token(session, token_from_headers(request))

@@ -19,46 +19,18 @@ answer, and passes everything else on untouched:
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from siyu.campaigns.flash_sale import reserving
 from siyu.campaigns.flash_sale.runtime import freeze_heap, runtime_for
+from siyu.core.asgi_routes import declares_small_json, read_body, send_json, send_problem
 from siyu.core.errors import SiyuError
-from siyu.core.problems import problem_response
-from siyu.customers.sessions import TOKEN_HEADER, TOKEN_PREFIX
+from siyu.customers.sessions import token_from_asgi_headers
 
 PATH = "/api/shop/v1/campaigns/flash-sale/reservations"
 # A click is ~200 bytes; anything bigger is unusual enough to take the slow way
 # (which also applies the app's body size limit).
 MAX_BODY = 4096
-_TOKEN = TOKEN_HEADER.lower().encode()
-_ACCEPTED_HEADERS = [(b"content-type", b"application/json")]
-
-
-def _is_json(content_type: bytes | None) -> bool:
-    if content_type is None:
-        return False
-    main = content_type.split(b";", 1)[0].strip().lower()
-    return main == b"application/json"
-
-
-def token_of(headers: list[tuple[bytes, bytes]]) -> str | None:
-    """``siyu.customers.sessions.token_from_headers`` on raw ASGI headers."""
-    token = authorization = None
-    for name, value in headers:
-        if name == _TOKEN:
-            if token is None:
-                token = value
-        elif name == b"authorization" and authorization is None:
-            authorization = value
-    if token:
-        return token.decode("latin-1").strip()
-    scheme, _, credentials = (authorization or b"").decode("latin-1").partition(" ")
-    if scheme.lower() == "bearer" and credentials.strip().startswith(TOKEN_PREFIX + "_"):
-        return credentials.strip()
-    return None
 
 
 class ReserveFastPath:
@@ -72,25 +44,11 @@ class ReserveFastPath:
             await self.app(scope, receive, send)
             return
         runtime = runtime_for(scope["app"])
-        if not runtime.fast_path:
+        limit = min(MAX_BODY, runtime.settings.max_request_bytes)
+        if not runtime.fast_path or not declares_small_json(scope, limit):
             await self.app(scope, receive, send)
             return
-        length = content_type = None
-        headers: list[tuple[bytes, bytes]] = scope["headers"]
-        for name, value in headers:
-            if name == b"content-length":
-                length = value
-            elif name == b"content-type":
-                content_type = value
-        if (
-            length is None
-            or not length.isdigit()
-            or not 0 < int(length) <= min(MAX_BODY, runtime.settings.max_request_bytes)
-            or not _is_json(content_type)
-        ):
-            await self.app(scope, receive, send)
-            return
-        raw, receive = await _read_body(receive)
+        raw, receive = await read_body(receive, MAX_BODY)
         body = reserving.parse_body(raw) if raw is not None else None
         if body is None:
             await self.app(scope, receive, send)
@@ -98,20 +56,15 @@ class ReserveFastPath:
         client = scope.get("client")
         try:
             reservation = await reserving.reserve(
-                runtime, token_of(headers), client[0] if client else None, body
+                runtime,
+                token_from_asgi_headers(scope["headers"]),
+                client[0] if client else None,
+                body,
             )
         except SiyuError as error:
-            await _problem(error, scope, receive, send)
+            await send_problem(error, scope, receive, send)
             return
-        payload = reserving.accepted_body(reservation, body.item_id)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 202,
-                "headers": [(b"content-length", b"%d" % len(payload)), *_ACCEPTED_HEADERS],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+        await send_json(send, 202, reserving.accepted_body(reservation, body.item_id))
 
 
 def _freezing_after_startup(send: Send) -> Send:
@@ -124,48 +77,3 @@ def _freezing_after_startup(send: Send) -> Send:
         await send(message)
 
     return freezing
-
-
-async def _read_body(receive: Receive) -> tuple[bytes | None, Receive]:
-    """The whole body, and a ``receive`` that replays it for the app behind (None
-    when the client went away or sent more than it declared)."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return None, _replay([message], receive)
-        chunk = message.get("body", b"")
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None, _replay(
-                [{"type": "http.request", "body": b"".join(chunks), "more_body": True}], receive
-            )
-        if not message.get("more_body", False):
-            break
-    raw = b"".join(chunks)
-    return raw, _replay([{"type": "http.request", "body": raw, "more_body": False}], receive)
-
-
-def _replay(messages: list[Message], receive: Receive) -> Receive:
-    pending = list(messages)
-
-    async def replay() -> Message:
-        if pending:
-            return pending.pop(0)
-        return await receive()
-
-    return replay
-
-
-async def _problem(error: SiyuError, scope: Scope, receive: Receive, send: Send) -> None:
-    """As the app's ``SiyuError`` handler renders it (``siyu.core.problems``)."""
-    headers: dict[str, Any] | None = None
-    retry_after = error.data.get("retry_after_seconds")
-    if retry_after is not None:
-        headers = {"Retry-After": str(retry_after)}
-    response = problem_response(
-        error.status, error.code, error.message, error.data, headers=headers
-    )
-    await response(scope, receive, send)

@@ -4,10 +4,10 @@ Our stack serves ~2,900 req/s on /healthz but ~240/s on a sync route that takes
 the request session and commits, so the reserve route skips all of that:
 
 * it is ``async def`` and takes no session dependency (no thread-pool hop);
-* the customer token is resolved through an in-process TTL cache
-  (``TOKEN_TTL_SECONDS``): a revoked or expired session keeps reserving for at most
-  that long in this process — the order is still written under the same customer,
-  and payment needs the normal (uncached) session;
+* the customer token is resolved through the in-process cache of
+  ``siyu.customers.token_cache`` (a revoked session keeps reserving for at most its
+  TTL — the order is still written under the same customer, and payment needs the
+  normal, uncached session);
 * the item, its session and campaign come from a cache of ``CATALOGUE_TTL_SECONDS``
   (a cancelled campaign stops selling within that delay);
 * Redis engine: one EVALSHA per click (rate windows, in-flight check and reserve in
@@ -25,7 +25,6 @@ import asyncio
 import gc
 import logging
 import threading
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +36,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from siyu.campaigns.flash_sale import service, tasks
-from siyu.campaigns.flash_sale.batching import BatchResolver
 from siyu.campaigns.flash_sale.engines import (
     GATE_IN_FLIGHT,
     GATE_RATE_LIMITED,
@@ -61,19 +59,19 @@ from siyu.campaigns.flash_sale.group_commit import GroupCommitWriter
 from siyu.campaigns.flash_sale.redis_pipe import PipelinedRedis, script_sha
 from siyu.core import clock
 from siyu.core.crypto import PiiCipher
-from siyu.core.db import READ_ONLY_OPTION, transaction
+from siyu.core.db import read_only_session, transaction
 from siyu.core.ratelimit import MemoryRateLimiter
+from siyu.core.refreshing_cache import RefreshingCache, single_flight
 from siyu.core.settings import Settings
 from siyu.customers.sessions import ShopCustomer
+from siyu.customers.token_cache import TokenCache
 from siyu.models.campaign import Campaign
 from siyu.models.flash_sale import FlashSaleItem, FlashSaleSession, FlashSaleTally, StockEngine
 
 logger = logging.getLogger(__name__)
-TOKEN_TTL_SECONDS = 30.0
 CATALOGUE_TTL_SECONDS = 2.0
 RATE_WINDOW_SECONDS = 10
 IN_FLIGHT_TTL_MS = 5_000
-_CACHE_LIMIT = 200_000
 
 
 @dataclass(frozen=True)
@@ -123,12 +121,11 @@ class FlashSaleRuntime:
         self.fast_path = True
         self.memory_limiter = MemoryRateLimiter()
         self.writer = GroupCommitWriter(factory)
-        self.tokens = BatchResolver(self._read_session)
-        self._tokens: dict[str, tuple[float, ShopCustomer | None]] = {}
-        self._items: dict[str, tuple[float, ItemEntry | None]] = {}
+        self.tokens = TokenCache(self._read_session)
+        self._items: RefreshingCache[str, ItemEntry] = RefreshingCache(
+            self._refresh_item, CATALOGUE_TTL_SECONDS
+        )
         self._in_flight: set[int] = set()
-        self._refreshing: set[str] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
         # Loads in progress, shared by every request that needs the same one: at a
         # sale's first second 64 requests missing together ran 64 loads at once.
         self._flights: dict[tuple[str, Any], asyncio.Future[Any]] = {}
@@ -137,21 +134,10 @@ class FlashSaleRuntime:
     # --- reading through caches (a thread hop only on a miss) -------------------------
 
     def _read_session(self) -> Session:
-        connection = self.factory.kw["bind"].connect().execution_options(**{READ_ONLY_OPTION: True})
-        return Session(bind=connection)
+        return read_only_session(self.factory)
 
     async def customer_for(self, raw: str | None) -> ShopCustomer | None:
-        if not raw:
-            return None
-        now = time.monotonic()
-        held = self._tokens.get(raw)
-        if held is not None and held[0] > now:
-            return held[1]
-        customer = await self.tokens.resolve(raw)
-        if len(self._tokens) > _CACHE_LIMIT:
-            self._tokens.clear()
-        self._tokens[raw] = (now + TOKEN_TTL_SECONDS, customer)
-        return customer
+        return await self.tokens.customer_for(raw)
 
     def _load_item(self, public_id: str) -> ItemEntry | None:
         with self._read_session() as session:
@@ -178,32 +164,12 @@ class FlashSaleRuntime:
             # Published through the registry's generic route: fix the engine now.
             await anyio.to_thread.run_sync(self._fix_engine, entry)
             entry = await anyio.to_thread.run_sync(self._load_item, public_id)
-        if len(self._items) > _CACHE_LIMIT:
-            self._items.clear()
-        self._items[public_id] = (time.monotonic() + CATALOGUE_TTL_SECONDS, entry)
         return entry
 
-    async def _refresh_quietly(self, public_id: str) -> None:
-        try:
-            await self._refresh_item(public_id)
-        except Exception:
-            logger.exception("flash sale: refreshing item %s failed", public_id)
-        finally:
-            self._refreshing.discard(public_id)
-
     async def item_for(self, public_id: str) -> ItemEntry:
-        """The cached item; an expired one is served once more while a single
-        refresh runs (a thousand buyers a second must not all reload it at once)."""
-        held = self._items.get(public_id)
-        if held is None:
-            entry = await self._single_flight(("item", public_id), self._refresh_item, public_id)
-        else:
-            entry = held[1]
-            if held[0] <= time.monotonic() and public_id not in self._refreshing:
-                self._refreshing.add(public_id)
-                task = asyncio.get_running_loop().create_task(self._refresh_quietly(public_id))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+        """The cached item (``siyu.core.refreshing_cache``: a cancelled campaign stops
+        selling within ``CATALOGUE_TTL_SECONDS``)."""
+        entry = await self._items.get(public_id)
         if entry is None:
             raise ItemNotFound(data={"item_id": public_id})
         return entry
@@ -212,12 +178,7 @@ class FlashSaleRuntime:
         self, key: tuple[str, Any], load: Callable[[Any], Awaitable[Any]], argument: Any
     ) -> Any:
         """``await load(argument)``, or join the same load already running."""
-        flight = self._flights.get(key)
-        if flight is None:
-            flight = asyncio.ensure_future(load(argument))
-            self._flights[key] = flight
-            flight.add_done_callback(lambda _done: self._flights.pop(key, None))
-        return await asyncio.shield(flight)
+        return await single_flight(self._flights, key, lambda: load(argument))
 
     async def _load_redis_async(self, item_id: int) -> None:
         await anyio.to_thread.run_sync(self._load_redis, item_id)

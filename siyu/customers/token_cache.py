@@ -1,8 +1,15 @@
-"""Resolving storefront tokens in batches for the reserve fast path.
+"""Storefront tokens resolved through an in-process cache, misses in batches.
 
-The first click of every buyer misses the token cache, and in a flash sale every
-buyer clicks at once: one query (and one pooled connection) per miss left most of
-the server's time in connection checkouts. One thread instead takes every lookup
+For the plain ASGI routes a crowd hammers (the flash sale's reserve click, coupon
+claims): their requests take no database session, so the customer behind the token
+comes from :class:`TokenCache`. An entry lives ``TOKEN_TTL_SECONDS``: a revoked or
+expired session keeps working for at most that long in this process on those routes
+(what it does there is still done for the same customer; payment and everything else
+use the normal, uncached session).
+
+The first request of every buyer misses the cache, and in a flash sale every buyer
+clicks at once: one query (and one pooled connection) per miss left most of the
+server's time in connection checkouts. One thread instead takes every lookup
 waiting at that moment and resolves them with one ``token_hash IN (…)`` query.
 """
 
@@ -12,6 +19,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 
@@ -24,6 +32,10 @@ from siyu.models.customer import Customer, CustomerSession, CustomerStatus
 
 logger = logging.getLogger(__name__)
 MAX_BATCH = 500
+TOKEN_TTL_SECONDS = 30.0
+# Past this many entries the cache starts again (memory stays bounded under a
+# crowd of one-off tokens).
+CACHE_LIMIT = 200_000
 
 
 def resolve_tokens(session: Session, raws: list[str]) -> dict[str, ShopCustomer | None]:
@@ -73,7 +85,7 @@ class BatchResolver:
             with self._lock:
                 if self._thread is None:
                     self._thread = threading.Thread(
-                        target=self._run, name="flash-sale-tokens", daemon=True
+                        target=self._run, name="storefront-tokens", daemon=True
                     )
                     self._thread.start()
 
@@ -96,9 +108,31 @@ class BatchResolver:
                     found = resolve_tokens(session, list({raw for raw, _future in batch}))
                     session.connection().close()
             except Exception as error:
-                logger.exception("flash sale: resolving tokens failed")
+                logger.exception("resolving storefront tokens failed")
                 for _raw, future in batch:
                     future.set_exception(error)
                 continue
             for raw, future in batch:
                 future.set_result(found.get(raw))
+
+
+class TokenCache:
+    """``await customer_for(raw)``: the cached customer behind a token (None when the
+    token is invalid, which is cached as well)."""
+
+    def __init__(self, open_session: Callable[[], Session]) -> None:
+        self.resolver = BatchResolver(open_session)
+        self._held: dict[str, tuple[float, ShopCustomer | None]] = {}
+
+    async def customer_for(self, raw: str | None) -> ShopCustomer | None:
+        if not raw:
+            return None
+        now = time.monotonic()
+        held = self._held.get(raw)
+        if held is not None and held[0] > now:
+            return held[1]
+        customer = await self.resolver.resolve(raw)
+        if len(self._held) > CACHE_LIMIT:
+            self._held.clear()
+        self._held[raw] = (now + TOKEN_TTL_SECONDS, customer)
+        return customer
