@@ -7,8 +7,9 @@ the customer is live; the tally bumped while under the limits (one upsert, no ro
 back when over); the template counted while active and below its total; the coupon
 row. PostgreSQL (each statement is a round trip): the same four steps in one
 statement, data-modifying CTEs chained so each runs only if the one before took
-effect. Either way a refusal after the tally was bumped gives it back in the same
-transaction (``give_back``), as ``issuing`` does, so a refused claim changes nothing.
+effect; batches go set-wise through ``claim_batch_pg``. Either way a refusal after
+the tally was bumped gives it back in the same transaction (``give_back``), as
+``issuing`` does, so a refused claim changes nothing.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ _COUPON_COLUMNS = (
     "claimed_at",
     "discount_amount",
 )
-_ACTIVE_TEMPLATE = f"status = '{TemplateStatus.ACTIVE.value}'"
-_LIVE_CUSTOMER = f"status = '{CustomerStatus.ACTIVE.value}'"
+ACTIVE_TEMPLATE = f"status = '{TemplateStatus.ACTIVE.value}'"
+LIVE_CUSTOMER = f"status = '{CustomerStatus.ACTIVE.value}'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,30 +144,21 @@ class ClaimStatements:
     # --- the claim ---------------------------------------------------------------------
 
     def claim_all(self, cursor: Any, rows: list[ClaimRow]) -> list[Outcome]:
-        """Every claim of a batch, in order, on the transaction of ``cursor``.
-
-        On PostgreSQL the statements go out in pipeline mode: all of them sent, then
-        all the results read, so the batch pays one round trip instead of one per
-        claim. Refusals are undone afterwards (``claim_writer``)."""
+        """Each claim of ``rows`` with its own statements, in order, on the
+        transaction of ``cursor``: exact however other processes race (the
+        writer sends PostgreSQL batches through ``claim_batch_pg`` instead)."""
         if self.is_sqlite:
             return [self._claim_sqlite(cursor, row) for row in rows]
-        connection = cursor.connection
-        cursors = []
-        with connection.pipeline():
-            for row in rows:
-                statement = connection.cursor()
-                self._claim_pg(statement, row)
-                cursors.append(statement)
         outcomes = []
-        for statement in cursors:
-            live, taken, counted, coupon_id = statement.fetchone()
+        for row in rows:
+            self._claim_pg(cursor, row)
+            live, taken, counted, coupon_id = cursor.fetchone()
             outcomes.append(Outcome(bool(live), bool(taken), bool(counted), coupon_id))
-            statement.close()
         return outcomes
 
     def _claim_sqlite(self, cursor: Any, row: ClaimRow) -> Outcome:
         cursor.execute(
-            f"SELECT 1 FROM customer WHERE id = ? AND {_LIVE_CUSTOMER}", (row.customer_id,)
+            f"SELECT 1 FROM customer WHERE id = ? AND {LIVE_CUSTOMER}", (row.customer_id,)
         )
         if cursor.fetchone() is None:
             return Outcome(False, False, False, None)
@@ -178,7 +170,7 @@ class ClaimStatements:
             return Outcome(True, False, False, None)
         cursor.execute(
             "UPDATE coupon_template SET issued_count = issued_count + 1, updated_at = ? "
-            f"WHERE id = ? AND {_ACTIVE_TEMPLATE} "
+            f"WHERE id = ? AND {ACTIVE_TEMPLATE} "
             "AND (total_quantity IS NULL OR issued_count < total_quantity)",
             (self.moment(row.now), row.template_id),
         )
@@ -196,10 +188,10 @@ class ClaimStatements:
         marks = ", ".join(["%s"] * len(_COUPON_COLUMNS))
         tally = self._tally(row, "SELECT %s, %s, 1, %s, 1 FROM live")
         cursor.execute(
-            f"WITH live AS (SELECT 1 FROM customer WHERE id = %s AND {_LIVE_CUSTOMER}), "
+            f"WITH live AS (SELECT 1 FROM customer WHERE id = %s AND {LIVE_CUSTOMER}), "
             f"tally AS ({tally} RETURNING 1), "
             "counted AS (UPDATE coupon_template SET issued_count = issued_count + 1, "
-            f"updated_at = %s WHERE id = %s AND {_ACTIVE_TEMPLATE} "
+            f"updated_at = %s WHERE id = %s AND {ACTIVE_TEMPLATE} "
             "AND (total_quantity IS NULL OR issued_count < total_quantity) "
             "AND EXISTS (SELECT 1 FROM tally) RETURNING 1), "
             f"issued AS (INSERT INTO coupon ({columns}) SELECT {marks} "

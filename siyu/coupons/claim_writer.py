@@ -24,6 +24,7 @@ from siyu.core import outbox
 from siyu.core.errors import SiyuError
 from siyu.core.group_commit import GroupCommitQueue
 from siyu.core.notify import default_notifier
+from siyu.coupons.claim_batch_pg import claim_batch
 from siyu.coupons.claim_sql import ClaimRow, ClaimStatements, Outcome, statements_for
 from siyu.coupons.errors import ClaimUnavailable, Exhausted, LimitReached, NotClaimable
 from siyu.coupons.issuing import COUPON_ISSUED
@@ -88,7 +89,11 @@ class ClaimWriter(GroupCommitQueue[ClaimRow, int]):
         outcomes: list[int | BaseException] = []
         issued: list[dict[str, Any]] = []
         try:
-            for row, outcome in zip(batch, sql.claim_all(cursor, batch), strict=True):
+            if sql.is_sqlite or len(batch) == 1:
+                claimed = sql.claim_all(cursor, batch)
+            else:
+                claimed = claim_batch(cursor, batch)
+            for row, outcome in zip(batch, claimed, strict=True):
                 if outcome.coupon_id is None:
                     outcomes.append(_refusal(cursor, sql, row, outcome))
                     continue
