@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import anyio.to_thread
@@ -35,7 +36,7 @@ from siyu.coupons import issuing, presenters
 from siyu.coupons.claim_sql import ClaimRow
 from siyu.coupons.claim_writer import ClaimWriter
 from siyu.coupons.errors import Exhausted, NotClaimable, TemplateNotFound
-from siyu.coupons.schemas import ClaimOut, RuleLine, ShopCouponOut
+from siyu.coupons.schemas import ClaimOut, RuleLine
 from siyu.customers.sessions import CustomerSessionInvalid
 from siyu.customers.token_cache import TokenCache
 from siyu.models.coupon import CouponSource, CouponStatus, CouponTemplate
@@ -123,10 +124,17 @@ async def claim(runtime: ClaimRuntime, token: str | None, public_id: str) -> byt
     # read in ``issuing.issue``); one below it is decided by the writer.
     if template.total_quantity is not None and template.issued_count >= template.total_quantity:
         raise Exhausted(data={"template_id": template.id})
+    row = claim_row(template, customer.customer_id, now)
+    await runtime.writer.run(row)
+    return _claimed_body(entry, row)
+
+
+def claim_row(template: CouponTemplate, customer_id: int, now: datetime) -> ClaimRow:
+    """What a coupon-centre claim of ``template`` at ``now`` writes."""
     valid_from, valid_until = issuing.validity(template, now)
-    row = ClaimRow(
+    return ClaimRow(
         template_id=template.id,
-        customer_id=customer.customer_id,
+        customer_id=customer_id,
         source=CouponSource.CLAIM.value,
         code=issuing.new_code(),
         today=issuing.shop_today(now),
@@ -136,31 +144,20 @@ async def claim(runtime: ClaimRuntime, token: str | None, public_id: str) -> byt
         per_customer_limit=template.per_customer_limit,
         per_day_limit=template.per_day_limit,
     )
-    await runtime.writer.run(row)
-    return _claimed_body(entry, row)
 
 
 def _claimed_body(entry: TemplateEntry, row: ClaimRow) -> bytes:
     """``ClaimOut`` as the route renders it (``presenters.shop_coupon_out``)."""
-    template = entry.template
-    out = ClaimOut(
-        coupon=ShopCouponOut(
-            code=row.code,
-            status=CouponStatus.AVAILABLE.value,
-            template_public_id=template.public_id,
-            name=template.name,
-            kind=template.kind,
-            threshold_amount=template.threshold_amount,
-            discount_amount=template.discount_amount,
-            discount_rate=template.discount_rate,
-            max_discount_amount=template.max_discount_amount,
-            valid_from=row.valid_from,
-            valid_until=row.valid_until,
-            used_at=None,
-            rules=entry.rules,
-        )
+    coupon = presenters.shop_coupon_from(
+        entry.template,
+        entry.rules,
+        code=row.code,
+        status=CouponStatus.AVAILABLE.value,
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
+        used_at=None,
     )
-    return out.model_dump_json().encode()
+    return ClaimOut(coupon=coupon).model_dump_json().encode()
 
 
 def runtime_for(app: Any) -> ClaimRuntime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -45,9 +46,32 @@ def templates_out(
 def shop_coupon_out(
     session: Session, coupon: Coupon, template: CouponTemplate, zone: ZoneInfo
 ) -> ShopCouponOut:
-    return ShopCouponOut(
+    return shop_coupon_from(
+        template,
+        rule_lines(session, template, zone),
         code=coupon.code,
         status=coupon.status,
+        valid_from=coupon.valid_from,
+        valid_until=coupon.valid_until,
+        used_at=coupon.used_at,
+    )
+
+
+def shop_coupon_from(
+    template: CouponTemplate,
+    rules: list[RuleLine],
+    *,
+    code: str,
+    status: str,
+    valid_from: datetime,
+    valid_until: datetime,
+    used_at: datetime | None,
+) -> ShopCouponOut:
+    """A buyer's coupon from its template and its own fields (the claim fast path
+    has no ``Coupon`` object, only what it wrote)."""
+    return ShopCouponOut(
+        code=code,
+        status=status,
         template_public_id=template.public_id,
         name=template.name,
         kind=template.kind,
@@ -55,8 +79,8 @@ def shop_coupon_out(
         discount_amount=template.discount_amount,
         discount_rate=template.discount_rate,
         max_discount_amount=template.max_discount_amount,
-        valid_from=coupon.valid_from,
-        valid_until=coupon.valid_until,
-        used_at=coupon.used_at,
-        rules=rule_lines(session, template, zone),
+        valid_from=valid_from,
+        valid_until=valid_until,
+        used_at=used_at,
+        rules=rules,
     )

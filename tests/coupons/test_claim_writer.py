@@ -5,6 +5,7 @@ trace of its refusals; a crowd never over-issues; a claim the database rejects
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import Counter
 from concurrent.futures import Future
@@ -20,11 +21,11 @@ from siyu.core.group_commit import GroupCommitQueue
 from siyu.coupons import issuing
 from siyu.coupons.claim_sql import ClaimRow
 from siyu.coupons.claim_writer import ClaimWriter
+from siyu.coupons.claiming import claim_row
 from siyu.coupons.errors import ClaimUnavailable, Exhausted, LimitReached, NotClaimable
 from siyu.customers.errors import CustomerNotFound
 from siyu.models.coupon import (
     Coupon,
-    CouponSource,
     CouponTally,
     CouponTemplate,
     TemplateStatus,
@@ -37,20 +38,8 @@ pytestmark = pytest.mark.usefixtures("settings")  # shop_today reads the install
 
 def _row(template: CouponTemplate, customer_id: int, *, code: str | None = None) -> ClaimRow:
     """As ``claiming.claim`` builds it from the (cached) template."""
-    now = clock.now()
-    valid_from, valid_until = issuing.validity(template, now)
-    return ClaimRow(
-        template_id=template.id,
-        customer_id=customer_id,
-        source=CouponSource.CLAIM.value,
-        code=code or issuing.new_code(),
-        today=issuing.shop_today(now),
-        now=now,
-        valid_from=valid_from,
-        valid_until=valid_until,
-        per_customer_limit=template.per_customer_limit,
-        per_day_limit=template.per_day_limit,
-    )
+    row = claim_row(template, customer_id, clock.now())
+    return row if code is None else dataclasses.replace(row, code=code)
 
 
 def _customers(session: Session, count: int) -> list[int]:
