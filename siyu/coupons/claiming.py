@@ -1,5 +1,7 @@
-"""A coupon-centre claim without the request session: what the plain ASGI route
-(``claim_fast_path``) runs for ``POST /api/shop/v1/coupons/claim`` under a crowd.
+"""A customer's own coupon claim without the request session: what the plain ASGI
+route (``claim_fast_path``) runs under a crowd for ``POST /api/shop/v1/coupons/claim``
+(the coupon centre) and ``POST /api/shop/v1/coupon-links/{public_id}`` (a share
+link posted in a group).
 
 Per process (:class:`ClaimRuntime`, built on the app's first claim):
 
@@ -104,38 +106,48 @@ def _sure_of(template: CouponTemplate) -> bool:
     return template.min_tier_rank is None and all(limit is None or limit >= 1 for limit in limits)
 
 
-async def claim(runtime: ClaimRuntime, token: str | None, public_id: str) -> bytes | None:
-    """Issue a coupon of the centre's template ``public_id`` to the token's customer:
-    the 201 body, a ``SiyuError`` refusal, or None when the route must decide."""
+async def claim(
+    runtime: ClaimRuntime, token: str | None, public_id: str, *, via_link: bool = False
+) -> bytes | None:
+    """Issue a coupon of template ``public_id`` to the token's customer, from the
+    coupon centre (only templates listed there) or a share link (any template), as
+    ``issuing.claim``: the 201 body, a ``SiyuError`` refusal, or None when the route
+    must decide."""
     customer = await runtime.tokens.customer_for(token)
     if customer is None:
         raise CustomerSessionInvalid()
     entry = await runtime.templates.get(public_id)
-    if entry is None or not entry.template.in_coupon_centre:
+    if entry is None or not (via_link or entry.template.in_coupon_centre):
         raise TemplateNotFound(data={"template_id": public_id})
+    source = CouponSource.LINK if via_link else CouponSource.CLAIM
     template = entry.template
     if not _sure_of(template):
         return None
     now = clock.now()
-    problem = issuing.claim_problem(template, CouponSource.CLAIM, now)
+    problem = issuing.claim_problem(template, source, now)
     if problem is not None:
         raise NotClaimable(data={"template_id": template.id, "reason": problem})
     # issued_count only grows: a cached count at the total is final (as the plain
     # read in ``issuing.issue``); one below it is decided by the writer.
     if template.total_quantity is not None and template.issued_count >= template.total_quantity:
         raise Exhausted(data={"template_id": template.id})
-    row = claim_row(template, customer.customer_id, now)
+    row = claim_row(template, customer.customer_id, now, source)
     await runtime.writer.run(row)
     return _claimed_body(entry, row)
 
 
-def claim_row(template: CouponTemplate, customer_id: int, now: datetime) -> ClaimRow:
-    """What a coupon-centre claim of ``template`` at ``now`` writes."""
+def claim_row(
+    template: CouponTemplate,
+    customer_id: int,
+    now: datetime,
+    source: CouponSource = CouponSource.CLAIM,
+) -> ClaimRow:
+    """What a customer's own claim of ``template`` at ``now`` writes."""
     valid_from, valid_until = issuing.validity(template, now)
     return ClaimRow(
         template_id=template.id,
         customer_id=customer_id,
-        source=CouponSource.CLAIM.value,
+        source=source.value,
         code=issuing.new_code(),
         today=issuing.shop_today(now),
         now=now,

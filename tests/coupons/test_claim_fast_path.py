@@ -20,7 +20,7 @@ from siyu.core import clock
 from siyu.core.db import transaction
 from siyu.core.settings import Settings
 from siyu.coupons import claiming, issuing
-from siyu.coupons.claim_fast_path import PATH
+from siyu.coupons.claim_fast_path import LINK_PREFIX, PATH
 from siyu.coupons.schemas import ClaimIn
 from siyu.customers import sessions
 from siyu.models.coupon import Coupon, CouponTemplate, TemplateStatus
@@ -175,6 +175,63 @@ def test_the_fast_path_answers_as_the_fastapi_route(
     assert fast[6][3]["data"] == {"template_id": "<paused id>", "reason": "inactive"}
     assert fast[2][3]["coupon"]["template_public_id"] == "<once>"
     assert fast[2][3]["coupon"]["code"] == "<coupon code>"
+
+
+def _link_scenario(client: TestClient, factory: sessionmaker[Session]) -> list[tuple[Any, ...]]:
+    """Share-link claims: any template, listed in the centre or not; a draft is not
+    claimable; the link route takes no body."""
+    rows = _templates(
+        factory,
+        hidden={"in_coupon_centre": False, "per_customer_limit": 1},
+        draft={"status": TemplateStatus.DRAFT},
+        tiered={"min_tier_rank": 1},
+    )
+    names: dict[Any, str] = {}
+    for label, (row_id, public_id, name) in rows.items():
+        names |= {row_id: f"<{label} id>", public_id: f"<{label}>", name: f"<{label} name>"}
+    _first_id, first = _customer(factory)
+
+    def post(token: str | None, public_id: str, body: bytes = b"") -> Any:
+        headers = {sessions.TOKEN_HEADER: token} if token is not None else {}
+        return client.post(LINK_PREFIX + public_id, content=body, headers=headers)
+
+    hidden = rows["hidden"][1]
+    responses = [
+        post(None, hidden),
+        post(first, hidden, b'{"ignored": true}'),
+        post(first, hidden),
+        post(first, rows["draft"][1]),
+        post(first, "cpt_nobody"),
+        post(first, "x" * 41),  # the route's path check refuses it
+        post(first, rows["tiered"][1]),
+    ]
+    return [(response.status_code, _normalised(response.json(), names)) for response in responses]
+
+
+def test_share_link_claims_answer_as_the_fastapi_route(
+    client: TestClient, session_factory: sessionmaker[Session], routed: list[str]
+) -> None:
+    runtime = claiming.runtime_for(client.app)
+    runtime.fast_path = False
+    slow = _link_scenario(client, session_factory)
+    assert len(routed) == 5
+    routed.clear()
+    runtime.fast_path = True
+    fast = _link_scenario(client, session_factory)
+    assert len(routed) == 1  # the tier-exclusive template
+    assert fast == slow
+    assert [(status, body.get("code")) for status, body in fast] == [
+        (401, "customer.session_invalid"),
+        (201, None),
+        (409, "coupon.limit_reached"),
+        (409, "coupon.not_claimable"),
+        (404, "coupon.template_not_found"),
+        (422, "request.invalid"),
+        (403, "coupon.tier_required"),
+    ]
+    with transaction(session_factory) as session:
+        sources = session.scalars(text("SELECT DISTINCT source FROM coupon")).all()
+    assert sources == ["link"]
 
 
 def _raw(session: Session, table: str, where: str, **values: Any) -> dict[str, Any]:
