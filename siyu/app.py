@@ -133,6 +133,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
                 if runtime is not None:
                     runtime.stop()
                     delattr(app.state, name)
+            app.state.token_cache = None  # its entries belong to this database
             if worker is not None:
                 worker.stop(timeout=10)
             if wake_bridge is not None:

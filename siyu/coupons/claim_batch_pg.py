@@ -130,8 +130,7 @@ def claim_round(cursor: Any, rows: list[ClaimRow]) -> list[Outcome]:
         ),
     )
     return [
-        Outcome(bool(live), bool(taken), coupon_id is not None, coupon_id)
-        for live, taken, coupon_id in cursor.fetchall()
+        Outcome(bool(live), bool(taken), coupon_id) for live, taken, coupon_id in cursor.fetchall()
     ]
 
 

@@ -63,7 +63,6 @@ class Outcome:
 
     customer_live: bool
     tally_taken: bool
-    template_taken: bool
     coupon_id: int | None
 
 
@@ -152,8 +151,8 @@ class ClaimStatements:
         outcomes = []
         for row in rows:
             self._claim_pg(cursor, row)
-            live, taken, counted, coupon_id = cursor.fetchone()
-            outcomes.append(Outcome(bool(live), bool(taken), bool(counted), coupon_id))
+            live, taken, _counted, coupon_id = cursor.fetchone()
+            outcomes.append(Outcome(bool(live), bool(taken), coupon_id))
         return outcomes
 
     def _claim_sqlite(self, cursor: Any, row: ClaimRow) -> Outcome:
@@ -161,13 +160,13 @@ class ClaimStatements:
             f"SELECT 1 FROM customer WHERE id = ? AND {LIVE_CUSTOMER}", (row.customer_id,)
         )
         if cursor.fetchone() is None:
-            return Outcome(False, False, False, None)
+            return Outcome(False, False, None)
         cursor.execute(
             self._tally(row, "VALUES (?, ?, 1, ?, 1)") + " RETURNING claimed_total",
             (row.template_id, row.customer_id, self.day(row.today), *_limit_values(row)),
         )
         if cursor.fetchone() is None:
-            return Outcome(True, False, False, None)
+            return Outcome(True, False, None)
         cursor.execute(
             "UPDATE coupon_template SET issued_count = issued_count + 1, updated_at = ? "
             f"WHERE id = ? AND {ACTIVE_TEMPLATE} "
@@ -175,13 +174,13 @@ class ClaimStatements:
             (self.moment(row.now), row.template_id),
         )
         if cursor.rowcount != 1:
-            return Outcome(True, True, False, None)
+            return Outcome(True, True, None)
         columns = ", ".join(_COUPON_COLUMNS)
         marks = ", ".join("?" * len(_COUPON_COLUMNS))
         cursor.execute(
             f"INSERT INTO coupon ({columns}) VALUES ({marks}) RETURNING id", self.coupon_values(row)
         )
-        return Outcome(True, True, True, int(cursor.fetchone()[0]))
+        return Outcome(True, True, int(cursor.fetchone()[0]))
 
     def _claim_pg(self, cursor: Any, row: ClaimRow) -> None:
         columns = ", ".join(_COUPON_COLUMNS)

@@ -79,7 +79,8 @@ class ClaimWriter(GroupCommitQueue[ClaimRow, int]):
                 return [ClaimUnavailable(data={"reason": type(error).__name__})]
             logger.warning("a batch of %d coupon claims failed; one by one", len(batch))
             return [self._write_claims([row])[0] for row in batch]
-        default_notifier().notify()
+        if any(isinstance(outcome, int) for outcome in outcomes):
+            default_notifier().notify()  # the batch's coupon.issued events are in
         return outcomes
 
     @staticmethod

@@ -40,7 +40,7 @@ from siyu.coupons.claim_writer import ClaimWriter
 from siyu.coupons.errors import Exhausted, NotClaimable, TemplateNotFound
 from siyu.coupons.schemas import ClaimOut, RuleLine
 from siyu.customers.sessions import CustomerSessionInvalid
-from siyu.customers.token_cache import TokenCache
+from siyu.customers.token_cache import TokenCache, token_cache_for
 from siyu.models.coupon import CouponSource, CouponStatus, CouponTemplate
 
 TEMPLATE_TTL_SECONDS = 2.0
@@ -54,13 +54,15 @@ class TemplateEntry:
 
 
 class ClaimRuntime:
-    def __init__(self, factory: sessionmaker[Session], settings: Settings) -> None:
+    def __init__(
+        self, factory: sessionmaker[Session], settings: Settings, tokens: TokenCache | None = None
+    ) -> None:
         self.factory = factory
         self.settings = settings
         # The plain ASGI route in front of FastAPI; tests turn it off to compare
         # its answers with the FastAPI route's.
         self.fast_path = True
-        self.tokens = TokenCache(lambda: read_only_session(factory))
+        self.tokens = tokens or TokenCache(lambda: read_only_session(factory))
         self.templates: RefreshingCache[str, TemplateEntry] = RefreshingCache(
             self._load_async, TEMPLATE_TTL_SECONDS
         )
@@ -180,6 +182,6 @@ def runtime_for(app: Any) -> ClaimRuntime:
     if runtime is None or runtime.factory is not state.session_factory:
         if runtime is not None:
             runtime.stop()
-        runtime = ClaimRuntime(state.session_factory, state.settings)
+        runtime = ClaimRuntime(state.session_factory, state.settings, token_cache_for(app))
         state.coupon_claims = runtime
     return runtime

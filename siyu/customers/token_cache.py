@@ -22,11 +22,13 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siyu.core import clock, security
+from siyu.core.db import read_only_session
 from siyu.customers.sessions import TOKEN_PREFIX, ShopCustomer, resolve_token
 from siyu.models.customer import Customer, CustomerSession, CustomerStatus
 
@@ -136,3 +138,17 @@ class TokenCache:
             self._held.clear()
         self._held[raw] = (now + TOKEN_TTL_SECONDS, customer)
         return customer
+
+
+def token_cache_for(app: Any) -> TokenCache:
+    """The app's one token cache, shared by its plain ASGI routes (a buyer who
+    reserves in a flash sale and claims a coupon is looked up once). A new one when
+    the app's database changed (tests reuse one app over many databases)."""
+    state = app.state
+    cache: TokenCache | None = getattr(state, "token_cache", None)
+    if cache is None or getattr(state, "token_cache_factory", None) is not state.session_factory:
+        factory = state.session_factory
+        cache = TokenCache(lambda: read_only_session(factory))
+        state.token_cache = cache
+        state.token_cache_factory = state.session_factory
+    return cache

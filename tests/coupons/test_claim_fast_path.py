@@ -139,20 +139,33 @@ def _scenario(client: TestClient, factory: sessionmaker[Session]) -> list[tuple[
     ]
 
 
+def _both_ways(
+    client: TestClient,
+    factory: sessionmaker[Session],
+    routed: list[str],
+    scenario: Callable[[TestClient, sessionmaker[Session]], list[Any]],
+) -> tuple[list[Any], int, int]:
+    """``scenario`` through the FastAPI route, then through the fast path: the fast
+    answers (asserted equal to the route's) and how many claims reached the route
+    each time."""
+    runtime = claiming.runtime_for(client.app)
+    runtime.fast_path = False
+    slow = scenario(client, factory)
+    routed_slow = len(routed)
+    routed.clear()
+    runtime.fast_path = True
+    fast = scenario(client, factory)
+    assert fast == slow
+    return fast, routed_slow, len(routed)
+
+
 def test_the_fast_path_answers_as_the_fastapi_route(
     client: TestClient, session_factory: sessionmaker[Session], routed: list[str]
 ) -> None:
-    runtime = claiming.runtime_for(client.app)
-    runtime.fast_path = False
-    slow = _scenario(client, session_factory)
-    # Past the session check and pydantic: the eight claims and the tier one.
-    assert len(routed) == 8
-    routed.clear()
-    runtime.fast_path = True
-    fast = _scenario(client, session_factory)
-    # Of the well-formed claims only the tier-exclusive one reached FastAPI.
-    assert len(routed) == 1
-    assert fast == slow
+    fast, routed_slow, routed_fast = _both_ways(client, session_factory, routed, _scenario)
+    # Past the session check and pydantic: the eight claims and the tier one; with
+    # the fast path, of the well-formed claims only the tier-exclusive one.
+    assert (routed_slow, routed_fast) == (8, 1)
     statuses = [(status, body.get("code")) for status, _kind, _keys, body in fast]
     assert statuses == [
         (401, "customer.session_invalid"),
@@ -211,15 +224,8 @@ def _link_scenario(client: TestClient, factory: sessionmaker[Session]) -> list[t
 def test_share_link_claims_answer_as_the_fastapi_route(
     client: TestClient, session_factory: sessionmaker[Session], routed: list[str]
 ) -> None:
-    runtime = claiming.runtime_for(client.app)
-    runtime.fast_path = False
-    slow = _link_scenario(client, session_factory)
-    assert len(routed) == 5
-    routed.clear()
-    runtime.fast_path = True
-    fast = _link_scenario(client, session_factory)
-    assert len(routed) == 1  # the tier-exclusive template
-    assert fast == slow
+    fast, routed_slow, routed_fast = _both_ways(client, session_factory, routed, _link_scenario)
+    assert (routed_slow, routed_fast) == (5, 1)  # fast: the tier-exclusive template
     assert [(status, body.get("code")) for status, body in fast] == [
         (401, "customer.session_invalid"),
         (201, None),
@@ -346,3 +352,10 @@ def test_parse_body_takes_only_what_claim_in_takes_as_it_is(raw: bytes) -> None:
         assert parsed is None
         return
     assert parsed == model.template_id
+
+
+def test_the_plain_routes_share_one_token_cache(client: TestClient) -> None:
+    from siyu.campaigns.flash_sale.runtime import runtime_for as flash_sale_runtime_for
+
+    claims = claiming.runtime_for(client.app)
+    assert claims.tokens is flash_sale_runtime_for(client.app).tokens

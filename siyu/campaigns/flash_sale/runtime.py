@@ -64,7 +64,7 @@ from siyu.core.ratelimit import MemoryRateLimiter
 from siyu.core.refreshing_cache import RefreshingCache, single_flight
 from siyu.core.settings import Settings
 from siyu.customers.sessions import ShopCustomer
-from siyu.customers.token_cache import TokenCache
+from siyu.customers.token_cache import TokenCache, token_cache_for
 from siyu.models.campaign import Campaign
 from siyu.models.flash_sale import FlashSaleItem, FlashSaleSession, FlashSaleTally, StockEngine
 
@@ -88,6 +88,8 @@ class FlashSaleRuntime:
         settings: Settings,
         cipher: PiiCipher,
         redis_client: redis.Redis | None,
+        *,
+        tokens: TokenCache | None = None,
     ) -> None:
         self.factory = factory
         self.settings = settings
@@ -121,7 +123,7 @@ class FlashSaleRuntime:
         self.fast_path = True
         self.memory_limiter = MemoryRateLimiter()
         self.writer = GroupCommitWriter(factory)
-        self.tokens = TokenCache(self._read_session)
+        self.tokens = tokens or TokenCache(self._read_session)
         self._items: RefreshingCache[str, ItemEntry] = RefreshingCache(
             self._refresh_item, CATALOGUE_TTL_SECONDS
         )
@@ -369,6 +371,7 @@ def runtime_for(app: Any) -> FlashSaleRuntime:
             state.settings,
             state.pii,
             getattr(state, "redis", None),
+            tokens=token_cache_for(app),
         )
         state.flash_sale = runtime
     return runtime
